@@ -1,0 +1,615 @@
+package wampfn
+
+import (
+	"encoding"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gammazero/nexus/v3/transport/serialize"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// MaxDepth bounds how deeply lists, dicts and pointers may nest inside one
+// argument or result. Deeper input is an invalid argument; it can only
+// reach a parameter of a recursive type, since the depth of any other Go
+// type is fixed.
+const MaxDepth = 64
+
+// A decodeFunc converts src, a value as a transport delivered it, into
+// dst, a settable value of the decoder's type. depth counts the containers
+// above src.
+type decodeFunc func(src any, dst reflect.Value, depth int) error
+
+// A decoder is the cached decoding plan for one Go type.
+type decoder = plan[decodeFunc]
+
+type decodeBuild = planBuild[decodeFunc]
+
+var (
+	decoders            = &planCache[decodeFunc]{}
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func init() { decoders.build = makeDecodeFunc }
+
+// decoderFor returns the decoder for t, building it on first use.
+func decoderFor(t reflect.Type) (*decoder, error) { return decoders.get(t) }
+
+func makeDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
+		reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		var base decodeFunc
+		if t.Kind() != reflect.Struct {
+			base, _ = makeKindDecodeFunc(t, b)
+		}
+		return textDecoder(t, base), nil
+	}
+	return makeKindDecodeFunc(t, b)
+}
+
+func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
+	switch t.Kind() {
+	case reflect.Bool:
+		return decodeBool, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return decodeInt, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return decodeUint, nil
+	case reflect.Float32, reflect.Float64:
+		return decodeFloat, nil
+	case reflect.String:
+		return decodeString, nil
+	case reflect.Interface:
+		if t.NumMethod() != 0 {
+			return nil, &unsupportedTypeError{t, fmt.Sprintf("interface %s has methods; only an empty interface can hold a WAMP value", t)}
+		}
+		return decodeAny, nil
+	case reflect.Pointer:
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return pointerDecoder(elem), nil
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			elem, err := b.plan(t.Elem())
+			if err != nil {
+				return nil, err
+			}
+			return bytesDecoder(t, elem), nil
+		}
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return sliceDecoder(t, elem), nil
+	case reflect.Array:
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return arrayDecoder(t, elem), nil
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return nil, &unsupportedTypeError{t, fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
+		}
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return mapDecoder(t, elem), nil
+	case reflect.Struct:
+		return structDecoder(t, b)
+	}
+	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be decoded from a WAMP value", t)}
+}
+
+// argErr returns the ArgumentError for a value that does not fit t.
+func mismatch(src any, t reflect.Type) error {
+	return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String()}
+}
+
+func outOfRange(src any, t reflect.Type) error {
+	return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": out of range"}
+}
+
+// inside prefixes the path of an ArgumentError from a nested value with
+// seg, a dict key or a "[i]" index.
+func inside(err error, seg string) error {
+	if ae, ok := err.(*ArgumentError); ok {
+		switch {
+		case ae.Path == "", ae.Path[0] == '[':
+			ae.Path = seg + ae.Path
+		default:
+			ae.Path = seg + "." + ae.Path
+		}
+	}
+	return err
+}
+
+func tooDeep() error {
+	return &ArgumentError{Msg: fmt.Sprintf("nested deeper than %d levels", MaxDepth)}
+}
+
+// describe names a value the way error messages show it: its WAMP kind
+// and, for scalars, the value.
+func describe(src any) string {
+	switch x := src.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool " + strconv.FormatBool(x)
+	case string:
+		if isJSONBytes(x) {
+			return "bytes"
+		}
+		const max = 40
+		if len(x) > max {
+			cut := max
+			for cut > 0 && !utf8.RuneStart(x[cut]) {
+				cut--
+			}
+			return "string " + strconv.Quote(x[:cut]) + "..."
+		}
+		return "string " + strconv.Quote(x)
+	case []byte, serialize.BinaryData:
+		return "bytes"
+	case float64:
+		return "float64 " + strconv.FormatFloat(x, 'g', -1, 64)
+	case float32:
+		return "float32 " + strconv.FormatFloat(float64(x), 'g', -1, 32)
+	case wamp.List:
+		return fmt.Sprintf("list of %d", len(x))
+	case []any:
+		return fmt.Sprintf("list of %d", len(x))
+	case wamp.Dict, map[string]any:
+		return "dict"
+	}
+	rv := reflect.ValueOf(src)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Bool:
+		return fmt.Sprintf("%T %v", src, src)
+	case reflect.String:
+		return fmt.Sprintf("%T %q", src, rv.String())
+	}
+	return fmt.Sprintf("%T", src)
+}
+
+// isJSONBytes reports whether s is binary data in the WAMP JSON
+// convention: a string starting with NUL followed by base64.
+func isJSONBytes(s string) bool { return len(s) > 0 && s[0] == 0 }
+
+func decodeBool(src any, dst reflect.Value, _ int) error {
+	if b, ok := src.(bool); ok {
+		dst.SetBool(b)
+		return nil
+	}
+	if rv := reflect.ValueOf(src); rv.Kind() == reflect.Bool {
+		dst.SetBool(rv.Bool())
+		return nil
+	}
+	return mismatch(src, dst.Type())
+}
+
+// 2^63 as a float64: the first float64 above every int64.
+const twoTo63 = 9223372036854775808.0
+
+func decodeInt(src any, dst reflect.Value, _ int) error {
+	var i int64
+	switch x := src.(type) {
+	case int64:
+		i = x
+	case uint64:
+		if x > math.MaxInt64 {
+			return outOfRange(src, dst.Type())
+		}
+		i = int64(x)
+	case int:
+		i = int64(x)
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return mismatch(src, dst.Type())
+		}
+		if x < -twoTo63 || x >= twoTo63 {
+			return outOfRange(src, dst.Type())
+		}
+		i = int64(x)
+	default:
+		rv := reflect.ValueOf(src)
+		switch rv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			i = rv.Int()
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			u := rv.Uint()
+			if u > math.MaxInt64 {
+				return outOfRange(src, dst.Type())
+			}
+			i = int64(u)
+		case reflect.Float32:
+			return decodeInt(rv.Float(), dst, 0)
+		default:
+			return mismatch(src, dst.Type())
+		}
+	}
+	if dst.OverflowInt(i) {
+		return outOfRange(src, dst.Type())
+	}
+	dst.SetInt(i)
+	return nil
+}
+
+func decodeUint(src any, dst reflect.Value, _ int) error {
+	var u uint64
+	switch x := src.(type) {
+	case uint64:
+		u = x
+	case int64:
+		if x < 0 {
+			return outOfRange(src, dst.Type())
+		}
+		u = uint64(x)
+	case int:
+		if x < 0 {
+			return outOfRange(src, dst.Type())
+		}
+		u = uint64(x)
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return mismatch(src, dst.Type())
+		}
+		if x < 0 || x >= 2*twoTo63 {
+			return outOfRange(src, dst.Type())
+		}
+		u = uint64(x)
+	default:
+		rv := reflect.ValueOf(src)
+		switch rv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			i := rv.Int()
+			if i < 0 {
+				return outOfRange(src, dst.Type())
+			}
+			u = uint64(i)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			u = rv.Uint()
+		case reflect.Float32:
+			return decodeUint(rv.Float(), dst, 0)
+		default:
+			return mismatch(src, dst.Type())
+		}
+	}
+	if dst.OverflowUint(u) {
+		return outOfRange(src, dst.Type())
+	}
+	dst.SetUint(u)
+	return nil
+}
+
+func decodeFloat(src any, dst reflect.Value, _ int) error {
+	var f float64
+	switch x := src.(type) {
+	case float64:
+		f = x
+	case int64:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	default:
+		rv := reflect.ValueOf(src)
+		switch rv.Kind() {
+		case reflect.Float32, reflect.Float64:
+			f = rv.Float()
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			f = float64(rv.Int())
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			f = float64(rv.Uint())
+		default:
+			return mismatch(src, dst.Type())
+		}
+	}
+	if dst.Kind() == reflect.Float32 && !math.IsInf(f, 0) && dst.OverflowFloat(f) {
+		return outOfRange(src, dst.Type())
+	}
+	dst.SetFloat(f)
+	return nil
+}
+
+func decodeString(src any, dst reflect.Value, _ int) error {
+	if s, ok := src.(string); ok && !isJSONBytes(s) {
+		dst.SetString(s)
+		return nil
+	}
+	if rv := reflect.ValueOf(src); rv.Kind() == reflect.String && !isJSONBytes(rv.String()) {
+		dst.SetString(rv.String())
+		return nil
+	}
+	return mismatch(src, dst.Type())
+}
+
+func decodeAny(src any, dst reflect.Value, _ int) error {
+	if src == nil {
+		dst.SetZero()
+		return nil
+	}
+	dst.Set(reflect.ValueOf(src))
+	return nil
+}
+
+func pointerDecoder(elem *decoder) decodeFunc {
+	return func(src any, dst reflect.Value, depth int) error {
+		if src == nil {
+			dst.SetZero()
+			return nil
+		}
+		if depth >= MaxDepth {
+			return tooDeep()
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.New(elem.typ))
+		}
+		return elem.fn(src, dst.Elem(), depth+1)
+	}
+}
+
+// sameType assigns src to dst when an in-process caller sent a value of
+// exactly the parameter's type.
+func sameType(src any, dst reflect.Value) bool {
+	if reflect.TypeOf(src) != dst.Type() {
+		return false
+	}
+	dst.Set(reflect.ValueOf(src))
+	return true
+}
+
+// listOf returns src as a list of elements: a WAMP list, or, from an
+// in-process caller, any Go slice or array.
+func listOf(src any) (wamp.List, bool) {
+	switch x := src.(type) {
+	case wamp.List:
+		return x, true
+	case []any:
+		return x, true
+	}
+	rv := reflect.ValueOf(src)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return nil, false
+	}
+	l := make(wamp.List, rv.Len())
+	for i := range l {
+		l[i] = rv.Index(i).Interface()
+	}
+	return l, true
+}
+
+func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
+	return func(src any, dst reflect.Value, depth int) error {
+		if src == nil {
+			dst.SetZero()
+			return nil
+		}
+		if sameType(src, dst) {
+			return nil
+		}
+		l, ok := listOf(src)
+		if !ok {
+			return mismatch(src, t)
+		}
+		if depth >= MaxDepth {
+			return tooDeep()
+		}
+		s := reflect.MakeSlice(t, len(l), len(l))
+		for i, e := range l {
+			if err := elem.fn(e, s.Index(i), depth+1); err != nil {
+				return inside(err, "["+strconv.Itoa(i)+"]")
+			}
+		}
+		dst.Set(s)
+		return nil
+	}
+}
+
+func arrayDecoder(t reflect.Type, elem *decoder) decodeFunc {
+	return func(src any, dst reflect.Value, depth int) error {
+		if sameType(src, dst) {
+			return nil
+		}
+		l, ok := listOf(src)
+		if !ok {
+			return mismatch(src, t)
+		}
+		if len(l) != t.Len() {
+			return &ArgumentError{Msg: fmt.Sprintf("cannot use list of %d as %s: want %d elements", len(l), t, t.Len())}
+		}
+		if depth >= MaxDepth {
+			return tooDeep()
+		}
+		for i, e := range l {
+			if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
+				return inside(err, "["+strconv.Itoa(i)+"]")
+			}
+		}
+		return nil
+	}
+}
+
+// bytesDecoder decodes binary data: bytes on msgpack and CBOR, the WAMP
+// JSON convention ("\x00" + base64), a plain base64 string (as nexus's
+// JSON serializer sends a []byte), or a list of numbers.
+func bytesDecoder(t reflect.Type, elem *decoder) decodeFunc {
+	list := sliceDecoder(t, elem)
+	return func(src any, dst reflect.Value, depth int) error {
+		var b []byte
+		switch x := src.(type) {
+		case []byte:
+			b = x
+		case serialize.BinaryData:
+			b = x
+		case string:
+			enc := x
+			if isJSONBytes(x) {
+				enc = x[1:]
+			}
+			var err error
+			if b, err = base64.StdEncoding.DecodeString(enc); err != nil {
+				return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": not base64", Err: err}
+			}
+		default:
+			return list(src, dst, depth)
+		}
+		dst.SetBytes(append([]byte(nil), b...))
+		return nil
+	}
+}
+
+func mapDecoder(t reflect.Type, elem *decoder) decodeFunc {
+	keyType := t.Key()
+	return func(src any, dst reflect.Value, depth int) error {
+		if src == nil {
+			dst.SetZero()
+			return nil
+		}
+		if sameType(src, dst) {
+			return nil
+		}
+		d, ok := dictOf(src)
+		if !ok {
+			return mismatch(src, t)
+		}
+		if depth >= MaxDepth {
+			return tooDeep()
+		}
+		m := reflect.MakeMapWithSize(t, len(d))
+		ev := reflect.New(elem.typ).Elem()
+		for k, v := range d {
+			ev.SetZero()
+			if err := elem.fn(v, ev, depth+1); err != nil {
+				return inside(err, k)
+			}
+			m.SetMapIndex(reflect.ValueOf(k).Convert(keyType), ev)
+		}
+		dst.Set(m)
+		return nil
+	}
+}
+
+// dictOf returns src as a dict: a WAMP dict, or, from an in-process
+// caller, any map with string keys or any struct.
+func dictOf(src any) (wamp.Dict, bool) {
+	switch x := src.(type) {
+	case wamp.Dict:
+		return x, true
+	case map[string]any:
+		return x, true
+	}
+	rv := reflect.ValueOf(src)
+	switch {
+	case rv.Kind() == reflect.Map && rv.Type().Key().Kind() == reflect.String:
+		d := make(wamp.Dict, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			d[it.Key().String()] = it.Value().Interface()
+		}
+		return d, true
+	case rv.Kind() == reflect.Struct,
+		rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct:
+		v, err := encodeValue(rv, 0)
+		if d, ok := v.(wamp.Dict); ok && err == nil {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+type fieldDecoder struct {
+	name  string
+	index []int
+	dec   *decoder
+}
+
+// structDecoder decodes a dict into a struct. Keys are matched to fields
+// by their json tag name, else their Go name, exactly or else ignoring
+// case; keys that match no field are ignored, as encoding/json does.
+func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
+	fields := structFields(t)
+	byName := make(map[string]*fieldDecoder, len(fields))
+	byFold := make(map[string]*fieldDecoder, len(fields))
+	for _, f := range fields {
+		dec, err := b.plan(f.typ)
+		if err != nil {
+			if ue, ok := err.(*unsupportedTypeError); ok {
+				return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
+			}
+			return nil, err
+		}
+		fd := &fieldDecoder{name: f.name, index: f.index, dec: dec}
+		byName[f.name] = fd
+		if _, dup := byFold[strings.ToLower(f.name)]; !dup {
+			byFold[strings.ToLower(f.name)] = fd
+		}
+	}
+	return func(src any, dst reflect.Value, depth int) error {
+		if sameType(src, dst) {
+			return nil
+		}
+		d, ok := dictOf(src)
+		if !ok {
+			return mismatch(src, t)
+		}
+		if depth >= MaxDepth {
+			return tooDeep()
+		}
+		for k, v := range d {
+			f := byName[k]
+			if f == nil {
+				if f = byFold[strings.ToLower(k)]; f == nil {
+					continue
+				}
+			}
+			if err := f.dec.fn(v, fieldByIndex(dst, f.index), depth+1); err != nil {
+				return inside(err, k)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// fieldByIndex is reflect.Value.FieldByIndex that allocates nil embedded
+// struct pointers on the way.
+func fieldByIndex(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
+}
+
+func textDecoder(t reflect.Type, base decodeFunc) decodeFunc {
+	return func(src any, dst reflect.Value, depth int) error {
+		if s, ok := src.(string); ok {
+			if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+				return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": " + err.Error(), Err: err}
+			}
+			return nil
+		}
+		if sameType(src, dst) {
+			return nil
+		}
+		if base != nil {
+			return base(src, dst, depth)
+		}
+		return mismatch(src, t)
+	}
+}

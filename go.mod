@@ -1,0 +1,13 @@
+module github.com/wampfn/wampfn
+
+go 1.26.8
+
+require (
+	github.com/gammazero/deque v1.2.1 // indirect
+	github.com/gammazero/nexus/v3 v3.3.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/ugorji/go/codec v1.3.1 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
+)

@@ -1,0 +1,158 @@
+package wampfn
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"time"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// Details describes the invocation. A function receives it by declaring a
+// parameter of type Details.
+type Details struct {
+	// Procedure is the URI the caller called: for a pattern-based
+	// registration (match prefix or wildcard) the full URI, else the
+	// registered one ("" for a Handler whose dealer does not send it).
+	Procedure string
+	// Caller is the caller's session ID, CallerAuthID and CallerAuthRole
+	// its authentication; set only when the procedure was registered
+	// with "disclose_caller": true and the router discloses them.
+	Caller         wamp.ID
+	CallerAuthID   string
+	CallerAuthRole string
+	// Timeout is the call's timeout as the caller set it, when the
+	// procedure was registered with "forward_timeout": true; 0 otherwise.
+	// The function's context has the matching deadline.
+	Timeout time.Duration
+}
+
+// Result sets a call's result arguments exactly. Returned by a function,
+// it becomes the final YIELD's Args and Kwargs; sent on a
+// ProgressSink[Result], one progressive YIELD's. Values in Args and Kwargs
+// are converted as other results are.
+type Result struct {
+	Args   wamp.List
+	Kwargs wamp.Dict
+}
+
+func (r Result) encode() (wamp.List, wamp.Dict, error) {
+	args, err := encodeList(r.Args, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	kwargs, err := encodeDict(r.Kwargs, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return args, kwargs, nil
+}
+
+// handler returns the nexus invocation handler that serves p through c.
+func (p *procedure) handler(c *client.Client) client.InvocationHandler {
+	return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
+		return p.invoke(ctx, c, inv)
+	}
+}
+
+// invoke serves one invocation: decode, call, encode.
+func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation) (res client.InvokeResult) {
+	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
+		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{
+			"progressive call invocations are not supported by this procedure: send the arguments in one call",
+		}}
+	}
+	in := make([]reflect.Value, len(p.kinds))
+	if err := p.bindArgs(inv.Arguments, inv.ArgumentsKw, in); err != nil {
+		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{err.Error()}}
+	}
+	var st *sinkState
+	for i, k := range p.kinds {
+		switch k {
+		case paramContext:
+			in[i] = reflect.ValueOf(&ctx).Elem()
+		case paramDetails:
+			in[i] = reflect.ValueOf(p.details(inv))
+		case paramSink:
+			wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
+			st = &sinkState{c: c, ctx: ctx, wanted: wanted, encode: p.sinkEncode}
+			in[i] = p.sink.newValue(st)
+		}
+	}
+	defer func() {
+		if st != nil {
+			st.finish()
+		}
+		if r := recover(); r != nil {
+			name := p.name
+			if name == "" {
+				name = p.fn.Type().String()
+			}
+			c.Logger().Printf("wampfn: panic in %s: %v\n%s", name, r, debug.Stack())
+			res = client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{
+				fmt.Sprintf("%s failed: the callee recovered from a panic and logged it", name),
+			}}
+		}
+	}()
+	var out []reflect.Value
+	if p.fn.Type().IsVariadic() {
+		out = p.fn.CallSlice(in)
+	} else {
+		out = p.fn.Call(in)
+	}
+	return p.result(out)
+}
+
+func (p *procedure) details(inv *wamp.Invocation) Details {
+	d := Details{Procedure: p.name}
+	if s, ok := inv.Details[wamp.OptProcedure].(string); ok {
+		d.Procedure = s
+	} else if u, ok := inv.Details[wamp.OptProcedure].(wamp.URI); ok {
+		d.Procedure = string(u)
+	}
+	if id, ok := wamp.AsID(inv.Details["caller"]); ok {
+		d.Caller = id
+	}
+	d.CallerAuthID, _ = inv.Details["caller_authid"].(string)
+	d.CallerAuthRole, _ = inv.Details["caller_authrole"].(string)
+	if ms, ok := wamp.AsInt64(inv.Details[wamp.OptTimeout]); ok && ms > 0 {
+		d.Timeout = time.Duration(ms) * time.Millisecond
+	}
+	return d
+}
+
+// result turns the function's return values into the final YIELD or an
+// ERROR.
+func (p *procedure) result(out []reflect.Value) client.InvokeResult {
+	if p.hasErr {
+		if ev := out[len(out)-1]; !ev.IsNil() {
+			res := errorResult(ev.Interface().(error))
+			var err error
+			if res.Args, res.Kwargs, err = (Result{res.Args, res.Kwargs}).encode(); err != nil {
+				return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{"error arguments: " + err.Error()}}
+			}
+			return res
+		}
+	}
+	if p.resultIsArgs {
+		args, kwargs, err := out[0].Interface().(Result).encode()
+		if err != nil {
+			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{"result: " + err.Error()}}
+		}
+		return client.InvokeResult{Args: args, Kwargs: kwargs}
+	}
+	if len(p.results) == 0 {
+		return client.InvokeResult{}
+	}
+	args := make(wamp.List, len(p.results))
+	for i, enc := range p.results {
+		var err error
+		if args[i], err = enc.fn(out[i], 0); err != nil {
+			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{fmt.Sprintf("result %d: %v", i, err)}}
+		}
+	}
+	return client.InvokeResult{Args: args}
+}

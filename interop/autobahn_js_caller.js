@@ -1,0 +1,206 @@
+// Autobahn|JS caller for the wampfn interop tests.
+//
+// Usage: node --experimental-websocket autobahn_js_caller.js URL REALM SERIALIZER CASE PREFIX
+//
+//   URL         ws://127.0.0.1:PORT/ (WebSocket) or rs://127.0.0.1:PORT (RawSocket over TCP;
+//               Autobahn|JS's Node rawsocket transport speaks JSON only)
+//   SERIALIZER  json | msgpack | cbor
+//   CASE        progress | noprogress | badinput | cancel | struct | bytes | customerror
+//   PREFIX      URI prefix of the procedures under test, e.g. "com.test.s12."
+//
+// Node 20 has no global WebSocket without --experimental-websocket, and Autobahn|JS 26
+// uses the global one. Progress arrives through the when.js promise's third handler
+// (`promise.then(ok, err, progress)`), which needs the optional dependency `when`.
+//
+// Every line meant for the Go test starts with "WAMPFN-INTEROP " and one JSON object,
+// in the vocabulary of autobahn_py_caller.py: {"progress": {args, kwargs}},
+// {"final": {args, kwargs, shape}}, {"error": URI, args, kwargs, class}, {"cancel": "sent"},
+// {"fatal": msg}, {"done": true}. A Buffer/Uint8Array becomes {"$bytes": hex} (plus
+// "$class"), a BigInt {"$bigint": "digits"}.
+'use strict';
+
+const autobahn = require('autobahn');
+
+const OUT = 'WAMPFN-INTEROP ';
+const CASE_TIMEOUT_MS = 30000;
+
+function jsonable(v) {
+  if (typeof v === 'bigint') return { $bigint: v.toString() };
+  if (v instanceof Uint8Array) {
+    return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex'),
+             $class: v.constructor.name };
+  }
+  if (v instanceof ArrayBuffer) return { $bytes: Buffer.from(v).toString('hex'), $class: 'ArrayBuffer' };
+  if (Array.isArray(v)) return v.map(jsonable);
+  if (v instanceof Map) {
+    const o = {};
+    for (const [k, x] of v) o[String(k)] = jsonable(x);
+    return o;
+  }
+  if (v && typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = jsonable(v[k]);
+    return o;
+  }
+  return v;
+}
+
+function emit(obj) {
+  process.stdout.write(OUT + JSON.stringify(jsonable(obj)) + '\n');
+}
+
+// What Autobahn|JS resolves a call with: a bare value for one positional result,
+// an autobahn.Result for several or for keyword results, null/undefined for none.
+function finalOf(res) {
+  if (res instanceof autobahn.Result) return { args: res.args, kwargs: res.kwargs, shape: 'Result' };
+  if (res === null || res === undefined) return { args: [], kwargs: {}, shape: 'none' };
+  return { args: [res], kwargs: {}, shape: 'value' };
+}
+
+function errorOf(e) {
+  if (e instanceof autobahn.Error) {
+    return { error: e.error, args: e.args || [], kwargs: e.kwargs || {}, class: 'autobahn.Error' };
+  }
+  return { error: 'js:' + (e && e.name || typeof e), args: [String(e && e.message || e)], kwargs: {},
+           class: e && e.constructor ? e.constructor.name : typeof e };
+}
+
+function serializerFor(name) {
+  switch (name) {
+    case 'json': return new autobahn.serializer.JSONSerializer();
+    case 'msgpack': return new autobahn.serializer.MsgpackSerializer();
+    case 'cbor': return new autobahn.serializer.CBORSerializer();
+    default: throw new Error('unknown serializer ' + name);
+  }
+}
+
+function transportFor(url, ser) {
+  const u = new URL(url);
+  if (u.protocol === 'ws:' || u.protocol === 'wss:') {
+    return { type: 'websocket', url, serializers: [serializerFor(ser)] };
+  }
+  if (u.protocol === 'rs:') {
+    if (ser !== 'json') throw new Error('autobahn-js rawsocket supports json only');
+    return { type: 'rawsocket', host: u.hostname, port: Number(u.port) };
+  }
+  throw new Error('unsupported URL ' + url);
+}
+
+// callAndReport makes one call and reports its progress, result or error.
+async function callAndReport(session, proc, args, kwargs, options) {
+  const p = session.call(proc, args, kwargs, options);
+  try {
+    const res = await new Promise((resolve, reject) => {
+      p.then(resolve, reject, (prog) => emit({ progress: finalOf(prog) }));
+    });
+    emit({ final: finalOf(res) });
+  } catch (e) {
+    emit(errorOf(e));
+  }
+}
+
+const cases = {
+  async progress(s, prefix) {
+    await callAndReport(s, prefix + 'longop', [3], {}, { receive_progress: true });
+  },
+  async noprogress(s, prefix) {
+    await callAndReport(s, prefix + 'longop', [2]);
+  },
+  async badinput(s, prefix) {
+    await callAndReport(s, prefix + 'longop', ['three']);
+    await callAndReport(s, prefix + 'longop', []);
+    await callAndReport(s, prefix + 'longop', [3, 4]);
+  },
+  async cancel(s, prefix) {
+    const p = s.call(prefix + 'longop', [1000], {}, { receive_progress: true });
+    let cancelled = false;
+    try {
+      const res = await new Promise((resolve, reject) => {
+        p.then(resolve, reject, (prog) => {
+          emit({ progress: finalOf(prog) });
+          if (!cancelled) {
+            cancelled = true;
+            // mode kill: INTERRUPT to the callee, and the caller waits for the callee's ERROR.
+            p.cancel({ mode: 'kill' });
+            emit({ cancel: 'sent' });
+          }
+        });
+      });
+      emit({ final: finalOf(res) });
+    } catch (e) {
+      emit(errorOf(e));
+    }
+    await callAndReport(s, prefix + 'longop', [1]);
+  },
+  async struct(s, prefix) {
+    await callAndReport(s, prefix + 'item', []);
+  },
+  async bytes(s, prefix) {
+    await callAndReport(s, prefix + 'blob', []);
+  },
+  async customerror(s, prefix) {
+    await callAndReport(s, prefix + 'fail', []);
+  },
+};
+
+function main() {
+  const argv = process.argv.slice(2);
+  if (argv.length !== 5) {
+    process.stderr.write('usage: autobahn_js_caller.js URL REALM SERIALIZER CASE PREFIX\n');
+    process.exit(2);
+  }
+  const [url, realm, ser, caseName, prefix] = argv;
+  const run = cases[caseName];
+  if (!run) {
+    emit({ fatal: 'unknown case ' + caseName });
+    process.exit(2);
+  }
+  if (typeof WebSocket === 'undefined' && url.startsWith('ws')) {
+    emit({ fatal: 'no global WebSocket: run node with --experimental-websocket (Node 20)' });
+    process.exit(1);
+  }
+  let transport;
+  try {
+    transport = transportFor(url, ser);
+  } catch (e) {
+    emit({ fatal: String(e.message || e) });
+    process.exit(2);
+  }
+  const timer = setTimeout(() => {
+    emit({ fatal: `case ${caseName} timed out after ${CASE_TIMEOUT_MS}ms` });
+    process.exit(1);
+  }, CASE_TIMEOUT_MS);
+
+  let finished = false;
+  const conn = new autobahn.Connection({
+    realm,
+    transports: [transport],
+    max_retries: 0,
+    retry_if_unreachable: false,
+  });
+  conn.onopen = async (session) => {
+    let code = 0;
+    try {
+      await run(session, prefix);
+      emit({ done: true });
+    } catch (e) {
+      code = 1;
+      emit({ fatal: 'case failed: ' + (e && e.stack || e) });
+    }
+    finished = true;
+    clearTimeout(timer);
+    conn.close();
+    // Leave the stdout buffer time to drain, then end regardless of open handles.
+    process.stdout.write('', () => process.exit(code));
+  };
+  conn.onclose = (reason, details) => {
+    if (!finished) {
+      emit({ fatal: `connection closed before the case ended: ${reason} ${JSON.stringify(details)}` });
+      process.exit(1);
+    }
+    return true; // do not reconnect
+  };
+  conn.open();
+}
+
+main();

@@ -1,0 +1,180 @@
+// wampy.js caller for the wampfn interop tests.
+//
+// Usage: node wampy_caller.js URL REALM SERIALIZER CASE PREFIX
+//
+//   URL         ws://127.0.0.1:PORT/ (wampy.js speaks WAMP over WebSocket only)
+//   SERIALIZER  json | msgpack | cbor
+//   CASE        progress | noprogress | badinput | cancel | struct | bytes | customerror
+//   PREFIX      URI prefix of the procedures under test, e.g. "com.test.s12."
+//
+// On Node, wampy needs a WebSocket class in its `ws` option; its README's Node examples use
+// the `ws` package (a dependency of wampy, resolved here from wampy's own location).
+// Progress: `call(uri, payload, {progress_callback})`; cancel: `cancel(reqId, {mode})` with
+// the reqId from `getOpStatus()` right after `call()`; errors reject the call's promise with
+// a CallError carrying errorUri, argsList and argsDict. The promise resolves with
+// {details, argsList, argsDict}.
+//
+// Output: lines "WAMPFN-INTEROP " + JSON in the vocabulary of autobahn_py_caller.py.
+'use strict';
+
+const { createRequire } = require('module');
+const { Wampy } = require('wampy');
+const { JsonSerializer } = require('wampy/JsonSerializer.js');
+const { MsgpackSerializer } = require('wampy/MsgpackSerializer.js');
+const { CborSerializer } = require('wampy/CborSerializer.js');
+
+const WebSocket = createRequire(require.resolve('wampy'))('ws');
+
+const OUT = 'WAMPFN-INTEROP ';
+const CASE_TIMEOUT_MS = 30000;
+
+function jsonable(v) {
+  if (typeof v === 'bigint') return { $bigint: v.toString() };
+  if (v instanceof Uint8Array) {
+    return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex'),
+             $class: v.constructor.name };
+  }
+  if (v instanceof ArrayBuffer) return { $bytes: Buffer.from(v).toString('hex'), $class: 'ArrayBuffer' };
+  if (Array.isArray(v)) return v.map(jsonable);
+  if (v instanceof Map) {
+    const o = {};
+    for (const [k, x] of v) o[String(k)] = jsonable(x);
+    return o;
+  }
+  if (v && typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = jsonable(v[k]);
+    return o;
+  }
+  return v;
+}
+
+function emit(obj) {
+  process.stdout.write(OUT + JSON.stringify(jsonable(obj)) + '\n');
+}
+
+// wampy hands over {details, argsList, argsDict} for both progress and the final result.
+function resultOf(r) {
+  return { args: (r && r.argsList) || [], kwargs: (r && r.argsDict) || {}, shape: 'wampy' };
+}
+
+function errorOf(e) {
+  if (e && e.errorUri !== undefined) {
+    return { error: e.errorUri, args: e.argsList || [], kwargs: e.argsDict || {}, class: e.name };
+  }
+  return { error: 'js:' + (e && e.name || typeof e), args: [String(e && e.message || e)], kwargs: {},
+           class: e && e.constructor ? e.constructor.name : typeof e };
+}
+
+function serializerFor(name) {
+  switch (name) {
+    case 'json': return new JsonSerializer();
+    case 'msgpack': return new MsgpackSerializer();
+    case 'cbor': return new CborSerializer();
+    default: throw new Error('unknown serializer ' + name);
+  }
+}
+
+async function callAndReport(w, proc, payload, opts) {
+  try {
+    const res = await w.call(proc, payload, opts);
+    emit({ final: resultOf(res) });
+  } catch (e) {
+    emit(errorOf(e));
+  }
+}
+
+const progressOpts = () => ({ progress_callback: (r) => emit({ progress: resultOf(r) }) });
+
+const cases = {
+  async progress(w, prefix) {
+    await callAndReport(w, prefix + 'longop', [3], progressOpts());
+  },
+  async noprogress(w, prefix) {
+    await callAndReport(w, prefix + 'longop', [2]);
+  },
+  async badinput(w, prefix) {
+    await callAndReport(w, prefix + 'longop', ['three']);
+    // wampy sends no Arguments at all for a missing payload.
+    await callAndReport(w, prefix + 'longop', undefined);
+    await callAndReport(w, prefix + 'longop', [3, 4]);
+  },
+  async cancel(w, prefix) {
+    let reqId = 0;
+    let cancelled = false;
+    const p = w.call(prefix + 'longop', [1000], {
+      progress_callback: (r) => {
+        emit({ progress: resultOf(r) });
+        if (!cancelled) {
+          cancelled = true;
+          w.cancel(reqId, { mode: 'kill' });
+          emit({ cancel: 'sent' });
+        }
+      },
+    });
+    reqId = w.getOpStatus().reqId;
+    try {
+      const res = await p;
+      emit({ final: resultOf(res) });
+    } catch (e) {
+      emit(errorOf(e));
+    }
+    await callAndReport(w, prefix + 'longop', [1]);
+  },
+  async struct(w, prefix) {
+    await callAndReport(w, prefix + 'item');
+  },
+  async bytes(w, prefix) {
+    await callAndReport(w, prefix + 'blob');
+  },
+  async customerror(w, prefix) {
+    await callAndReport(w, prefix + 'fail');
+  },
+};
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv.length !== 5) {
+    process.stderr.write('usage: wampy_caller.js URL REALM SERIALIZER CASE PREFIX\n');
+    process.exit(2);
+  }
+  const [url, realm, ser, caseName, prefix] = argv;
+  const run = cases[caseName];
+  if (!run) {
+    emit({ fatal: 'unknown case ' + caseName });
+    process.exit(2);
+  }
+  if (!/^wss?:\/\//.test(url)) {
+    emit({ fatal: 'wampy.js supports WebSocket URLs only, got ' + url });
+    process.exit(2);
+  }
+  const timer = setTimeout(() => {
+    emit({ fatal: `case ${caseName} timed out after ${CASE_TIMEOUT_MS}ms` });
+    process.exit(1);
+  }, CASE_TIMEOUT_MS);
+
+  const w = new Wampy(url, {
+    realm,
+    ws: WebSocket,
+    serializer: serializerFor(ser),
+    autoReconnect: false,
+  });
+  let code = 0;
+  try {
+    await w.connect();
+    await run(w, prefix);
+    emit({ done: true });
+  } catch (e) {
+    code = 1;
+    emit({ fatal: 'case failed: ' + (e && e.stack || e) });
+  }
+  clearTimeout(timer);
+  try {
+    await w.disconnect();
+  } catch (e) {
+    // the result is already reported
+  }
+  process.stdout.write('', () => process.exit(code));
+}
+
+main();

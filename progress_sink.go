@@ -1,0 +1,151 @@
+package wampfn
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// A ProgressSink sends progressive call results of type T for one
+// invocation. A function receives one by declaring a parameter of type
+// ProgressSink[T]; wampfn passes a sink bound to the invocation.
+//
+// Send is safe to call from several goroutines at once; the values that
+// one goroutine sends reach the caller in the order it sent them. Once
+// the function has returned, Send sends nothing and returns
+// ErrInvocationDone, so no progressive result can follow the final one.
+//
+// The zero ProgressSink drops every value: Wanted reports false and Send
+// returns nil.
+type ProgressSink[T any] struct {
+	st *sinkState
+}
+
+// Send sends v to the caller as one progressive result: a YIELD with
+// Options.progress = true and Args [v] (or v's Args and Kwargs when T is
+// Result). Values are converted as the function's return values are.
+//
+// Send blocks while the session's send queue is full; that is the
+// backpressure of a slow caller. It returns
+//   - nil, sending nothing, when the caller did not ask for progressive
+//     results (see Wanted): a caller that did not ask must not get them;
+//   - ctx.Err() of the invocation, wrapping context.Canceled or
+//     context.DeadlineExceeded, once the call is cancelled (INTERRUPT, the
+//     caller left, the timeout passed, or the router connection was lost),
+//     so the function can stop;
+//   - ErrInvocationDone after the function has returned;
+//   - an error when v cannot be converted to a WAMP value.
+func (s ProgressSink[T]) Send(v T) error {
+	st := s.st
+	if st == nil {
+		return nil
+	}
+	if !st.wanted {
+		return st.check()
+	}
+	return st.send(v)
+}
+
+// Wanted reports whether the caller asked for progressive results
+// (CALL.Options.receive_progress). When it is false, Send drops values;
+// a function can use it to skip computing them, as Autobahn's longop does.
+func (s ProgressSink[T]) Wanted() bool {
+	return s.st != nil && (s.st.wanted || s.st.test != nil)
+}
+
+// NewProgressSink returns a sink that calls send for every value, for
+// testing a function without a router. Wanted reports true.
+func NewProgressSink[T any](send func(T) error) ProgressSink[T] {
+	return ProgressSink[T]{st: &sinkState{
+		wanted: true,
+		test:   func(v any) error { return send(v.(T)) },
+	}}
+}
+
+// newValue returns a sink of s's type bound to st. Signature analysis
+// calls it on the zero value of the parameter's type: the only way to
+// build a generic type's value when the type is known only at run time.
+func (ProgressSink[T]) newValue(st *sinkState) reflect.Value {
+	return reflect.ValueOf(ProgressSink[T]{st: st})
+}
+
+// elemType returns T.
+func (ProgressSink[T]) elemType() reflect.Type { return reflect.TypeFor[T]() }
+
+// sinkType is implemented by every ProgressSink[T] and nothing else.
+type sinkType interface {
+	newValue(*sinkState) reflect.Value
+	elemType() reflect.Type
+}
+
+var sinkTypeType = reflect.TypeFor[sinkType]()
+
+// sinkState is one invocation's progress channel.
+type sinkState struct {
+	c      *client.Client
+	ctx    context.Context // the invocation's: SendProgress finds the call through it
+	wanted bool
+	encode func(v any) (wamp.List, wamp.Dict, error)
+	test   func(v any) error // set by NewProgressSink
+
+	// done is set, under mu held for writing, when the function has
+	// returned. Sends hold mu for reading, so the final YIELD waits for
+	// the sends in flight and no send starts after it.
+	mu   sync.RWMutex
+	done atomic.Bool
+}
+
+// check returns what Send returns for a value it drops.
+func (st *sinkState) check() error {
+	if st.done.Load() {
+		return ErrInvocationDone
+	}
+	if st.ctx == nil { // a zero-ish test sink
+		return nil
+	}
+	select {
+	case <-st.ctx.Done():
+		return st.ctx.Err()
+	default:
+		return nil
+	}
+}
+
+func (st *sinkState) send(v any) error {
+	if st.test != nil {
+		return st.test(v)
+	}
+	if err := st.check(); err != nil {
+		return err
+	}
+	args, kwargs, err := st.encode(v)
+	if err != nil {
+		return fmt.Errorf("wampfn: progress value: %w", err)
+	}
+	st.mu.RLock()
+	if st.done.Load() {
+		st.mu.RUnlock()
+		return ErrInvocationDone
+	}
+	err = st.c.SendProgress(st.ctx, args, kwargs)
+	st.mu.RUnlock()
+	if err != nil {
+		if ctxErr := st.ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("wampfn: send progress: %w", err)
+	}
+	return nil
+}
+
+// finish marks the invocation answered, waiting for sends in flight.
+func (st *sinkState) finish() {
+	st.mu.Lock()
+	st.done.Store(true)
+	st.mu.Unlock()
+}

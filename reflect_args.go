@@ -1,0 +1,325 @@
+package wampfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+var (
+	contextType = reflect.TypeFor[context.Context]()
+	errorType   = reflect.TypeFor[error]()
+	detailsType = reflect.TypeFor[Details]()
+	resultType  = reflect.TypeFor[Result]()
+)
+
+// paramKind says what wampfn passes for one parameter.
+type paramKind uint8
+
+const (
+	paramArg     paramKind = iota // a WAMP argument
+	paramContext                  // the invocation's context.Context
+	paramDetails                  // Details
+	paramSink                     // ProgressSink[T]
+)
+
+// argParam is the plan for one parameter that takes a WAMP argument.
+type argParam struct {
+	in       int // the parameter's index in the function
+	name     string
+	dec      *decoder
+	optional bool // may be absent: a pointer with only pointers after it
+	variadic bool // the trailing ...T: takes the remaining arguments
+}
+
+// procedure is the plan for serving one function, made once by
+// newProcedure. The call path walks it and does no signature analysis.
+type procedure struct {
+	name         string // "" for Handler
+	fn           reflect.Value
+	kinds        []paramKind // one per parameter
+	args         []argParam  // the WAMP argument parameters, in order
+	byName       map[string]int
+	sink         sinkType      // the zero ProgressSink[T], when the function takes one
+	sinkEncode   func(any) (wamp.List, wamp.Dict, error)
+	results      []*encoder // one per result before the error
+	resultIsArgs bool       // the single result is a Result
+	hasErr       bool
+	registerOpts wamp.Dict
+}
+
+// newProcedure analyses fn for serving as procedure.
+func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	p := &procedure{name: name, registerOpts: cfg.registerOpts}
+	fail := func(format string, args ...any) error {
+		what := "register " + name
+		if name == "" {
+			what = "handler"
+		}
+		return fmt.Errorf("%w: %s: %s", ErrSignature, what, fmt.Sprintf(format, args...))
+	}
+	if fn == nil {
+		return nil, fail("fn is nil, want a func")
+	}
+	v := reflect.ValueOf(fn)
+	t := v.Type()
+	if t.Kind() != reflect.Func {
+		return nil, fail("fn is a %s, want a func", t)
+	}
+	if v.IsNil() {
+		return nil, fail("fn is a nil %s", t)
+	}
+	p.fn = v
+
+	p.kinds = make([]paramKind, t.NumIn())
+	for i := range t.NumIn() {
+		pt := t.In(i)
+		switch {
+		case pt == contextType:
+			p.kinds[i] = paramContext
+		case pt == detailsType:
+			p.kinds[i] = paramDetails
+		case pt.Kind() == reflect.Struct && pt.Implements(sinkTypeType):
+			if p.sink != nil {
+				return nil, fail("parameter %d (%s): a function takes at most one ProgressSink", i, pt)
+			}
+			p.kinds[i] = paramSink
+			p.sink = reflect.Zero(pt).Interface().(sinkType)
+			enc, err := valuesEncoder(p.sink.elemType())
+			if err != nil {
+				return nil, fail("parameter %d (%s): progress values: %v", i, pt, err)
+			}
+			p.sinkEncode = enc
+		case pt.Implements(contextType) && pt.Kind() == reflect.Interface:
+			return nil, fail("parameter %d (%s): declare the context as context.Context", i, pt)
+		default:
+			p.kinds[i] = paramArg
+			variadic := t.IsVariadic() && i == t.NumIn()-1
+			dt := pt
+			if variadic {
+				dt = pt.Elem()
+			}
+			dec, err := decoderFor(dt)
+			if err != nil {
+				hint := ""
+				if pt.Kind() == reflect.Pointer && pt.Elem().Kind() == reflect.Struct && strings.HasPrefix(pt.Elem().String(), "wampfn.ProgressSink[") {
+					hint = "; pass the ProgressSink by value"
+				}
+				return nil, fail("parameter %d (%s) cannot take a WAMP argument: %v%s", i, pt, err, hint)
+			}
+			p.args = append(p.args, argParam{in: i, dec: dec, variadic: variadic})
+		}
+	}
+	// A pointer parameter is optional when every argument parameter after
+	// it is a pointer too (or the variadic one).
+	for j := len(p.args) - 1; j >= 0; j-- {
+		a := &p.args[j]
+		if a.variadic {
+			continue
+		}
+		if t.In(a.in).Kind() != reflect.Pointer {
+			break
+		}
+		a.optional = true
+	}
+	if cfg.paramNames != nil {
+		if len(cfg.paramNames) != len(p.args) {
+			return nil, fail("WithParamNames has %d names (%s) for %d argument parameters", len(cfg.paramNames), strings.Join(cfg.paramNames, ", "), len(p.args))
+		}
+		p.byName = make(map[string]int, len(p.args))
+		for j, n := range cfg.paramNames {
+			if n == "" {
+				return nil, fail("WithParamNames: name %d is empty", j)
+			}
+			if _, dup := p.byName[n]; dup {
+				return nil, fail("WithParamNames: name %q given twice", n)
+			}
+			p.byName[n] = j
+			p.args[j].name = n
+		}
+	}
+
+	nout := t.NumOut()
+	for i := range nout {
+		ot := t.Out(i)
+		if ot == errorType {
+			if i != nout-1 {
+				return nil, fail("result %d (error): error must be the last result", i)
+			}
+			p.hasErr = true
+			continue
+		}
+		if ot == resultType && nout-btoi(t.Out(nout-1) == errorType) > 1 {
+			return nil, fail("result %d (wampfn.Result): a Result must be the only result besides the error", i)
+		}
+		enc, err := encoderFor(ot)
+		if err != nil {
+			return nil, fail("result %d (%s) cannot be sent as a WAMP value: %v", i, ot, err)
+		}
+		p.results = append(p.results, enc)
+	}
+	p.resultIsArgs = len(p.results) == 1 && t.Out(0) == resultType
+	return p, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// valuesEncoder returns the function that turns one value of type t into
+// the Args and Kwargs of a message: [v], or a Result's own.
+func valuesEncoder(t reflect.Type) (func(any) (wamp.List, wamp.Dict, error), error) {
+	if t == resultType {
+		return func(v any) (wamp.List, wamp.Dict, error) { return v.(Result).encode() }, nil
+	}
+	enc, err := encoderFor(t)
+	if err != nil {
+		return nil, err
+	}
+	if isBuiltinScalar(t) {
+		// Built-in scalar types go on the wire as they are.
+		return func(v any) (wamp.List, wamp.Dict, error) { return wamp.List{v}, nil, nil }, nil
+	}
+	return func(v any) (wamp.List, wamp.Dict, error) {
+		x, err := enc.fn(reflect.ValueOf(v), 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return wamp.List{x}, nil, nil
+	}, nil
+}
+
+// bindArgs decodes the invocation's arguments into in, the function's
+// parameter values, at the argument parameters' places.
+func (p *procedure) bindArgs(args wamp.List, kwargs wamp.Dict, in []reflect.Value) error {
+	if len(kwargs) > 0 {
+		if err := p.checkKwargs(args, kwargs); err != nil {
+			return err
+		}
+	}
+	nargs := len(p.args)
+	if len(args) > nargs && (nargs == 0 || !p.args[nargs-1].variadic) {
+		return &ArgumentError{Index: -1, Msg: fmt.Sprintf("too many arguments: got %d, want at most %d", len(args), nargs)}
+	}
+	for j := range p.args {
+		a := &p.args[j]
+		pt := p.fn.Type().In(a.in)
+		v := reflect.New(pt).Elem()
+		in[a.in] = v
+		if a.variadic {
+			if err := p.bindVariadic(a, j, args, kwargs, v); err != nil {
+				return err
+			}
+			continue
+		}
+		var src any
+		switch {
+		case j < len(args):
+			src = args[j]
+		case a.name != "" && hasKey(kwargs, a.name):
+			src = kwargs[a.name]
+		case a.optional:
+			continue
+		default:
+			return &ArgumentError{Index: j, Name: a.name, Msg: "missing required " + pt.String()}
+		}
+		if err := a.dec.fn(src, v, 0); err != nil {
+			return atArg(err, j, a.name)
+		}
+	}
+	return nil
+}
+
+// bindVariadic decodes the arguments from position j on, or the list
+// given by keyword, into v, the trailing ...T parameter's slice.
+func (p *procedure) bindVariadic(a *argParam, j int, args wamp.List, kwargs wamp.Dict, v reflect.Value) error {
+	var rest wamp.List
+	byKeyword := a.name != "" && hasKey(kwargs, a.name)
+	switch {
+	case byKeyword:
+		var ok bool
+		if rest, ok = listOf(kwargs[a.name]); !ok {
+			return &ArgumentError{Index: j, Name: a.name, Msg: "cannot use " + describe(kwargs[a.name]) + " as " + v.Type().String()}
+		}
+	case j < len(args):
+		rest = args[j:]
+	default:
+		return nil
+	}
+	s := reflect.MakeSlice(v.Type(), len(rest), len(rest))
+	for i, src := range rest {
+		if err := a.dec.fn(src, s.Index(i), 0); err != nil {
+			if byKeyword {
+				return atArg(inside(err, "["+strconv.Itoa(i)+"]"), j, a.name)
+			}
+			return atArg(err, j+i, a.name)
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+// isBuiltinScalar reports whether t is bool, a built-in integer or float
+// type, or string: values that go on the wire as they are.
+func isBuiltinScalar(t reflect.Type) bool {
+	if t.PkgPath() != "" {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return true
+	}
+	return false
+}
+
+// atArg fills in which argument an error from a decoder is about.
+func atArg(err error, index int, name string) error {
+	var ae *ArgumentError
+	if errors.As(err, &ae) {
+		ae.Index, ae.Name = index, name
+	}
+	return err
+}
+
+func hasKey(d wamp.Dict, k string) bool {
+	_, ok := d[k]
+	return ok
+}
+
+// checkKwargs rejects keyword arguments that name no parameter or a
+// parameter also given by position.
+func (p *procedure) checkKwargs(args wamp.List, kwargs wamp.Dict) error {
+	if p.byName == nil {
+		keys := make([]string, 0, len(kwargs))
+		for k := range kwargs {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return &ArgumentError{Index: -1, Msg: fmt.Sprintf("unexpected keyword arguments %s: the procedure takes positional arguments only", strings.Join(keys, ", "))}
+	}
+	for k := range kwargs {
+		j, ok := p.byName[k]
+		if !ok {
+			return &ArgumentError{Index: -1, Msg: fmt.Sprintf("unknown keyword argument %q", k)}
+		}
+		if j < len(args) {
+			return &ArgumentError{Index: j, Name: k, Msg: "given both by position and by keyword"}
+		}
+	}
+	return nil
+}
