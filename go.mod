@@ -9,5 +9,6 @@ require (
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 )

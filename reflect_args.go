@@ -100,6 +100,8 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 				return nil, fail("parameter %d (%s): progress values: %v", i, pt, err)
 			}
 			p.sinkEncode = enc
+		case pt.Kind() == reflect.Pointer && pt.Elem().Implements(sinkTypeType):
+			return nil, fail("parameter %d (%s): take the ProgressSink by value, not by pointer", i, pt)
 		case pt.Implements(contextType) && pt.Kind() == reflect.Interface:
 			return nil, fail("parameter %d (%s): declare the context as context.Context", i, pt)
 		default:
@@ -111,11 +113,7 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			}
 			dec, err := decoderFor(dt)
 			if err != nil {
-				hint := ""
-				if pt.Kind() == reflect.Pointer && pt.Elem().Kind() == reflect.Struct && strings.HasPrefix(pt.Elem().String(), "wampfn.ProgressSink[") {
-					hint = "; pass the ProgressSink by value"
-				}
-				return nil, fail("parameter %d (%s) cannot take a WAMP argument: %v%s", i, pt, err, hint)
+				return nil, fail("parameter %d (%s) cannot take a WAMP argument: %v", i, pt, err)
 			}
 			p.args = append(p.args, argParam{in: i, dec: dec, variadic: variadic})
 		}

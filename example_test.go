@@ -1,0 +1,153 @@
+package wampfn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/router"
+	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/wampfn/wampfn"
+)
+
+// longop is the procedure of Autobahn's progressive results example.
+func longop(ctx context.Context, n int, sink wampfn.ProgressSink[int]) (int, error) {
+	for i := range n {
+		if err := sink.Send(i); err != nil {
+			return 0, err // the call was cancelled
+		}
+	}
+	return n, nil
+}
+
+// connect starts an embedded router and joins it twice, as callee and
+// caller.
+func connect() (callee, caller *client.Client, closeAll func()) {
+	quiet := log.New(io.Discard, "", 0)
+	r, err := router.NewRouter(&router.Config{
+		RealmConfigs: []*router.RealmConfig{{URI: "realm1", AnonymousAuth: true}},
+	}, quiet)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := client.Config{Realm: "realm1", Logger: quiet}
+	if callee, err = client.ConnectLocal(r, cfg); err != nil {
+		log.Fatal(err)
+	}
+	if caller, err = client.ConnectLocal(r, cfg); err != nil {
+		log.Fatal(err)
+	}
+	return callee, caller, func() { caller.Close(); callee.Close(); r.Close() }
+}
+
+func ExampleRegister() {
+	callee, caller, closeAll := connect()
+	defer closeAll()
+
+	if err := wampfn.Register(callee, "com.myapp.longop", longop, wampfn.WithParamNames("n")); err != nil {
+		log.Fatal(err)
+	}
+
+	res, err := caller.Call(context.Background(), "com.myapp.longop", nil, wamp.List{3}, nil,
+		func(progress *wamp.Result) { fmt.Println("Progress:", progress.Arguments[0]) })
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Final:", res.Arguments[0])
+
+	// A caller that does not ask for progress gets the final result only.
+	res, err = caller.Call(context.Background(), "com.myapp.longop", nil, nil, wamp.Dict{"n": 2}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Final:", res.Arguments[0])
+
+	// Arguments that do not fit end the call with invalid_argument.
+	_, err = caller.Call(context.Background(), "com.myapp.longop", nil, wamp.List{"three"}, nil, nil)
+	var rpcErr client.RPCError
+	if errors.As(err, &rpcErr) {
+		fmt.Println(rpcErr.Err.Error, rpcErr.Err.Arguments[0])
+	}
+	// Output:
+	// Progress: 0
+	// Progress: 1
+	// Progress: 2
+	// Final: 3
+	// Final: 2
+	// wamp.error.invalid_argument argument 0 (n): cannot use string "three" as int
+}
+
+func ExampleRegister_errors() {
+	callee, caller, closeAll := connect()
+	defer closeAll()
+
+	type user struct {
+		Name  string `json:"name"`
+		Admin bool   `json:"admin,omitempty"`
+	}
+	lookup := func(id uint64) (user, error) {
+		if id != 1 {
+			return user{}, &wampfn.Error{URI: "com.myapp.error.no_such_user", Args: wamp.List{id}}
+		}
+		return user{Name: "ada"}, nil
+	}
+	if err := wampfn.Register(callee, "com.myapp.user", lookup); err != nil {
+		log.Fatal(err)
+	}
+
+	res, _ := caller.Call(context.Background(), "com.myapp.user", nil, wamp.List{1}, nil, nil)
+	fmt.Println(res.Arguments[0])
+	_, err := caller.Call(context.Background(), "com.myapp.user", nil, wamp.List{2}, nil, nil)
+	var rpcErr client.RPCError
+	if errors.As(err, &rpcErr) {
+		fmt.Println(rpcErr.Err.Error, rpcErr.Err.Arguments)
+	}
+	// Output:
+	// map[name:ada]
+	// com.myapp.error.no_such_user [2]
+}
+
+// A function with a ProgressSink can be tested without a router.
+func ExampleNewProgressSink() {
+	sink := wampfn.NewProgressSink(func(i int) error {
+		fmt.Println("progress", i)
+		return nil
+	})
+	n, err := longop(context.Background(), 2, sink)
+	fmt.Println(n, err)
+	// Output:
+	// progress 0
+	// progress 1
+	// 2 <nil>
+}
+
+// Wanted lets a function skip the work of progress that nobody asked for,
+// as Autobahn's longop does.
+func ExampleProgressSink_Wanted() {
+	callee, caller, closeAll := connect()
+	defer closeAll()
+
+	report := func(sink wampfn.ProgressSink[string]) string {
+		if sink.Wanted() {
+			sink.Send("halfway")
+		}
+		return "done"
+	}
+	if err := wampfn.Register(callee, "com.myapp.report", report); err != nil {
+		log.Fatal(err)
+	}
+	for _, onProgress := range []client.ProgressHandler{nil, func(r *wamp.Result) { fmt.Println("progress:", r.Arguments[0]) }} {
+		res, err := caller.Call(context.Background(), "com.myapp.report", nil, nil, nil, onProgress)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("final:", res.Arguments[0])
+	}
+	// Output:
+	// final: done
+	// progress: halfway
+	// final: done
+}

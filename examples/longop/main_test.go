@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/transport/serialize"
+	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDemo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := run(t.Context(), []string{"-interval", "20ms"}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Equal(t, "Progress: 0\nProgress: 1\nProgress: 2\nFinal: 3\n", out.String())
+	require.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond, "one progress per interval")
+}
+
+func TestBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-interval", "-1s"}, 2, "longop: -interval must be positive, got -1s\n"},
+		{[]string{"-serializer", "xml"}, 2, "longop: -serializer must be json, msgpack or cbor, got \"xml\"\n"},
+		{[]string{"extra"}, 2, "longop: unexpected argument \"extra\"\n"},
+		{[]string{"-router", "ws://127.0.0.1:1/ws"}, 1, "longop: cannot connect to ws://127.0.0.1:1/ws: "},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.Equal(t, tt.code, run(t.Context(), tt.args, &out, &errOut))
+			require.True(t, strings.HasPrefix(errOut.String(), tt.want), "stderr: %q", errOut.String())
+			require.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one clear line")
+			require.Empty(t, out.String())
+		})
+	}
+}
+
+// TestListen serves longop with -listen and calls it over WebSocket, with
+// and without progress, and checks -router against that same router.
+func TestListen(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-interval", "10ms"}, out, &syncBuffer{}) }()
+	var url string
+	require.Eventually(t, func() bool {
+		_, rest, ok := strings.Cut(out.String(), "at ws://")
+		if ok {
+			url = "ws://" + strings.Fields(rest)[0]
+		}
+		return ok
+	}, 10*time.Second, 10*time.Millisecond)
+
+	for _, ser := range []string{"json", "msgpack", "cbor"} {
+		t.Run(ser, func(t *testing.T) {
+			c, err := client.ConnectNet(t.Context(), url, client.Config{Realm: "realm1", Serialization: serializations[ser]})
+			require.NoError(t, err)
+			defer c.Close()
+			var progress []any
+			res, err := c.Call(t.Context(), procedure, nil, wamp.List{3}, nil, func(r *wamp.Result) {
+				progress = append(progress, r.Arguments[0])
+			})
+			require.NoError(t, err)
+			require.Len(t, progress, 3)
+			require.EqualValues(t, 3, res.Arguments[0])
+			res, err = c.Call(t.Context(), procedure, nil, nil, wamp.Dict{"n": 2}, nil)
+			require.NoError(t, err)
+			require.EqualValues(t, 2, res.Arguments[0])
+		})
+	}
+
+	// A second longop serves the same router with -router; the shared
+	// procedure name is then taken, so registration fails cleanly.
+	var errOut bytes.Buffer
+	code := run(t.Context(), []string{"-router", url}, &bytes.Buffer{}, &errOut)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut.String(), "wamp.error.procedure_already_exists")
+
+	cancel()
+	require.Equal(t, 0, <-done)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var serializations = map[string]serialize.Serialization{"json": serialize.JSON, "msgpack": serialize.MSGPACK, "cbor": serialize.CBOR}
