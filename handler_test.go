@@ -1,8 +1,8 @@
 package wampfn
 
 import (
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -124,7 +124,7 @@ func TestArguments(t *testing.T) {
 			check: func(t *testing.T, a wamp.List) { require.Equal(t, "n=4", a[0]) }},
 		{name: "kwargs only", fn: func(n int, label string) string { return fmt.Sprint(label, n) }, names: []string{"n", "label"},
 			kwargs: wamp.Dict{"n": 5, "label": "n="},
-			check: func(t *testing.T, a wamp.List) { require.Equal(t, "n=5", a[0]) }},
+			check:  func(t *testing.T, a wamp.List) { require.Equal(t, "n=5", a[0]) }},
 		{name: "kwarg bad value", fn: func(n int) int { return n }, names: []string{"n"}, kwargs: wamp.Dict{"n": "five"},
 			wantErr: `^argument 0 \(n\): cannot use string "five" as int$`},
 		{name: "kwarg and positional", fn: func(n int) int { return n }, names: []string{"n"}, args: wamp.List{1}, kwargs: wamp.Dict{"n": 2},

@@ -46,7 +46,7 @@ type procedure struct {
 	kinds        []paramKind // one per parameter
 	args         []argParam  // the WAMP argument parameters, in order
 	byName       map[string]int
-	sink         sinkType      // the zero ProgressSink[T], when the function takes one
+	sink         sinkType // the zero ProgressSink[T], when the function takes one
 	sinkEncode   func(any) (wamp.List, wamp.Dict, error)
 	results      []*encoder // one per result before the error
 	resultIsArgs bool       // the single result is a Result
