@@ -1,12 +1,13 @@
 // Autobahn|JS caller for the wampfn interop tests.
 //
-// Usage: node --experimental-websocket autobahn_js_caller.js URL REALM SERIALIZER CASE PREFIX
+// Usage: node --experimental-websocket autobahn_js_caller.js URL REALM SERIALIZER CASES PREFIX
 //
 //   URL         ws://127.0.0.1:PORT/ (WebSocket) or rs://127.0.0.1:PORT (RawSocket over TCP;
 //               Autobahn|JS's Node rawsocket transport speaks JSON only)
 //   SERIALIZER  json | msgpack | cbor
-//   CASE        progress | noprogress | badinput | cancel | struct | bytes | customerror
-//   PREFIX      URI prefix of the procedures under test, e.g. "com.test.s12."
+//   CASES       comma-separated, run in order, in one session:
+//               progress,noprogress,badinput,cancel,struct,bytes,customerror
+//   PREFIX      URI prefix of the procedures under test: case C calls PREFIX + C + "." + name
 //
 // Node 20 has no global WebSocket without --experimental-websocket, and Autobahn|JS 26
 // uses the global one. Progress arrives through the when.js promise's third handler
@@ -15,14 +16,15 @@
 // Every line meant for the Go test starts with "WAMPFN-INTEROP " and one JSON object,
 // in the vocabulary of autobahn_py_caller.py: {"progress": {args, kwargs}},
 // {"final": {args, kwargs, shape}}, {"error": URI, args, kwargs, class}, {"cancel": "sent"},
-// {"fatal": msg}, {"done": true}. A Buffer/Uint8Array becomes {"$bytes": hex} (plus
+// {"fatal": msg}, {"done": true} (end of a case), {"end": true} (all cases ran); each
+// with a "case" member. A Buffer/Uint8Array becomes {"$bytes": hex} (plus
 // "$class"), a BigInt {"$bigint": "digits"}.
 'use strict';
 
 const autobahn = require('autobahn');
 
 const OUT = 'WAMPFN-INTEROP ';
-const CASE_TIMEOUT_MS = 30000;
+const TIMEOUT_MS = 50000; // for all cases; the Go side kills us if it must
 
 function jsonable(v) {
   if (typeof v === 'bigint') return { $bigint: v.toString() };
@@ -45,8 +47,10 @@ function jsonable(v) {
   return v;
 }
 
-function emit(obj) {
-  process.stdout.write(OUT + JSON.stringify(jsonable(obj)) + '\n');
+let currentCase = '';
+
+function emit(obj, caseName = currentCase) {
+  process.stdout.write(OUT + JSON.stringify(jsonable({ ...obj, case: caseName })) + '\n');
 }
 
 // What Autobahn|JS resolves a call with: a bare value for one positional result,
@@ -105,6 +109,8 @@ const cases = {
   },
   async noprogress(s, prefix) {
     await callAndReport(s, prefix + 'longop', [2]);
+    // chatty sends progress without asking ProgressSink.Wanted: wampfn must drop it.
+    await callAndReport(s, prefix + 'chatty', [2]);
   },
   async badinput(s, prefix) {
     await callAndReport(s, prefix + 'longop', ['three']);
@@ -113,11 +119,12 @@ const cases = {
   },
   async cancel(s, prefix) {
     const p = s.call(prefix + 'longop', [1000], {}, { receive_progress: true });
+    const caseName = currentCase;
     let cancelled = false;
     try {
       const res = await new Promise((resolve, reject) => {
         p.then(resolve, reject, (prog) => {
-          emit({ progress: finalOf(prog) });
+          emit({ progress: finalOf(prog) }, caseName);
           if (!cancelled) {
             cancelled = true;
             // mode kill: INTERRUPT to the callee, and the caller waits for the callee's ERROR.
@@ -146,14 +153,16 @@ const cases = {
 function main() {
   const argv = process.argv.slice(2);
   if (argv.length !== 5) {
-    process.stderr.write('usage: autobahn_js_caller.js URL REALM SERIALIZER CASE PREFIX\n');
+    process.stderr.write('usage: autobahn_js_caller.js URL REALM SERIALIZER CASES PREFIX\n');
     process.exit(2);
   }
-  const [url, realm, ser, caseName, prefix] = argv;
-  const run = cases[caseName];
-  if (!run) {
-    emit({ fatal: 'unknown case ' + caseName });
-    process.exit(2);
+  const [url, realm, ser, caseList, prefix] = argv;
+  const names = caseList.split(',');
+  for (const name of names) {
+    if (!cases[name]) {
+      emit({ fatal: 'unknown case ' + name });
+      process.exit(2);
+    }
   }
   if (typeof WebSocket === 'undefined' && url.startsWith('ws')) {
     emit({ fatal: 'no global WebSocket: run node with --experimental-websocket (Node 20)' });
@@ -167,9 +176,9 @@ function main() {
     process.exit(2);
   }
   const timer = setTimeout(() => {
-    emit({ fatal: `case ${caseName} timed out after ${CASE_TIMEOUT_MS}ms` });
+    emit({ fatal: `timed out after ${TIMEOUT_MS}ms` });
     process.exit(1);
-  }, CASE_TIMEOUT_MS);
+  }, TIMEOUT_MS);
 
   let finished = false;
   const conn = new autobahn.Connection({
@@ -181,8 +190,13 @@ function main() {
   conn.onopen = async (session) => {
     let code = 0;
     try {
-      await run(session, prefix);
-      emit({ done: true });
+      for (const name of names) {
+        currentCase = name;
+        await cases[name](session, prefix + name + '.');
+        emit({ done: true });
+      }
+      currentCase = '';
+      emit({ end: true });
     } catch (e) {
       code = 1;
       emit({ fatal: 'case failed: ' + (e && e.stack || e) });
@@ -190,12 +204,12 @@ function main() {
     finished = true;
     clearTimeout(timer);
     conn.close();
-    // Leave the stdout buffer time to drain, then end regardless of open handles.
+    // Let stdout drain, then end regardless of open handles.
     process.stdout.write('', () => process.exit(code));
   };
   conn.onclose = (reason, details) => {
     if (!finished) {
-      emit({ fatal: `connection closed before the case ended: ${reason} ${JSON.stringify(details)}` });
+      emit({ fatal: `connection closed before the cases ended: ${reason} ${JSON.stringify(details)}` });
       process.exit(1);
     }
     return true; // do not reconnect

@@ -1,11 +1,12 @@
 // wampy.js caller for the wampfn interop tests.
 //
-// Usage: node wampy_caller.js URL REALM SERIALIZER CASE PREFIX
+// Usage: node wampy_caller.js URL REALM SERIALIZER CASES PREFIX
 //
 //   URL         ws://127.0.0.1:PORT/ (wampy.js speaks WAMP over WebSocket only)
 //   SERIALIZER  json | msgpack | cbor
-//   CASE        progress | noprogress | badinput | cancel | struct | bytes | customerror
-//   PREFIX      URI prefix of the procedures under test, e.g. "com.test.s12."
+//   CASES       comma-separated, run in order, in one session:
+//               progress,noprogress,badinput,cancel,struct,bytes,customerror
+//   PREFIX      URI prefix of the procedures under test: case C calls PREFIX + C + "." + name
 //
 // On Node, wampy needs a WebSocket class in its `ws` option; its README's Node examples use
 // the `ws` package (a dependency of wampy, resolved here from wampy's own location).
@@ -14,7 +15,8 @@
 // a CallError carrying errorUri, argsList and argsDict. The promise resolves with
 // {details, argsList, argsDict}.
 //
-// Output: lines "WAMPFN-INTEROP " + JSON in the vocabulary of autobahn_py_caller.py.
+// Output: lines "WAMPFN-INTEROP " + JSON in the vocabulary of autobahn_py_caller.py, each
+// with a "case" member.
 'use strict';
 
 const { createRequire } = require('module');
@@ -26,7 +28,7 @@ const { CborSerializer } = require('wampy/CborSerializer.js');
 const WebSocket = createRequire(require.resolve('wampy'))('ws');
 
 const OUT = 'WAMPFN-INTEROP ';
-const CASE_TIMEOUT_MS = 30000;
+const TIMEOUT_MS = 50000; // for all cases; the Go side kills us if it must
 
 function jsonable(v) {
   if (typeof v === 'bigint') return { $bigint: v.toString() };
@@ -49,8 +51,10 @@ function jsonable(v) {
   return v;
 }
 
-function emit(obj) {
-  process.stdout.write(OUT + JSON.stringify(jsonable(obj)) + '\n');
+let currentCase = '';
+
+function emit(obj, caseName = currentCase) {
+  process.stdout.write(OUT + JSON.stringify(jsonable({ ...obj, case: caseName })) + '\n');
 }
 
 // wampy hands over {details, argsList, argsDict} for both progress and the final result.
@@ -92,6 +96,8 @@ const cases = {
   },
   async noprogress(w, prefix) {
     await callAndReport(w, prefix + 'longop', [2]);
+    // chatty sends progress without asking ProgressSink.Wanted: wampfn must drop it.
+    await callAndReport(w, prefix + 'chatty', [2]);
   },
   async badinput(w, prefix) {
     await callAndReport(w, prefix + 'longop', ['three']);
@@ -102,9 +108,10 @@ const cases = {
   async cancel(w, prefix) {
     let reqId = 0;
     let cancelled = false;
+    const caseName = currentCase;
     const p = w.call(prefix + 'longop', [1000], {
       progress_callback: (r) => {
-        emit({ progress: resultOf(r) });
+        emit({ progress: resultOf(r) }, caseName);
         if (!cancelled) {
           cancelled = true;
           w.cancel(reqId, { mode: 'kill' });
@@ -135,23 +142,25 @@ const cases = {
 async function main() {
   const argv = process.argv.slice(2);
   if (argv.length !== 5) {
-    process.stderr.write('usage: wampy_caller.js URL REALM SERIALIZER CASE PREFIX\n');
+    process.stderr.write('usage: wampy_caller.js URL REALM SERIALIZER CASES PREFIX\n');
     process.exit(2);
   }
-  const [url, realm, ser, caseName, prefix] = argv;
-  const run = cases[caseName];
-  if (!run) {
-    emit({ fatal: 'unknown case ' + caseName });
-    process.exit(2);
+  const [url, realm, ser, caseList, prefix] = argv;
+  const names = caseList.split(',');
+  for (const name of names) {
+    if (!cases[name]) {
+      emit({ fatal: 'unknown case ' + name });
+      process.exit(2);
+    }
   }
   if (!/^wss?:\/\//.test(url)) {
     emit({ fatal: 'wampy.js supports WebSocket URLs only, got ' + url });
     process.exit(2);
   }
   const timer = setTimeout(() => {
-    emit({ fatal: `case ${caseName} timed out after ${CASE_TIMEOUT_MS}ms` });
+    emit({ fatal: `timed out after ${TIMEOUT_MS}ms` });
     process.exit(1);
-  }, CASE_TIMEOUT_MS);
+  }, TIMEOUT_MS);
 
   const w = new Wampy(url, {
     realm,
@@ -162,8 +171,13 @@ async function main() {
   let code = 0;
   try {
     await w.connect();
-    await run(w, prefix);
-    emit({ done: true });
+    for (const name of names) {
+      currentCase = name;
+      await cases[name](w, prefix + name + '.');
+      emit({ done: true });
+    }
+    currentCase = '';
+    emit({ end: true });
   } catch (e) {
     code = 1;
     emit({ fatal: 'case failed: ' + (e && e.stack || e) });
@@ -172,7 +186,7 @@ async function main() {
   try {
     await w.disconnect();
   } catch (e) {
-    // the result is already reported
+    // the results are already reported
   }
   process.stdout.write('', () => process.exit(code));
 }
