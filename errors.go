@@ -28,6 +28,16 @@ var (
 	// ErrSignature is wrapped by the error Register and Handler return for a
 	// function they cannot serve.
 	ErrSignature = errors.New("wampfn: unsupported function signature")
+
+	// ErrServiceStopped is wrapped by the error Service.Register returns
+	// once the Service's shutdown has begun.
+	ErrServiceStopped = errors.New("wampfn: service stopped")
+
+	// ErrConnectionLost is wrapped by the error a Service reports (see
+	// WithErrorHandler) when its session to the router ended without the
+	// Service closing it: the router went away, shut down or aborted the
+	// session.
+	ErrConnectionLost = errors.New("wampfn: connection to the router lost")
 )
 
 // Error is an application error with a WAMP error URI. A function that
