@@ -124,9 +124,10 @@ func ExampleNewProgressSink() {
 	// 2 <nil>
 }
 
-// Wanted lets a function skip the work of progress that nobody asked for,
+// A function sends progressive results on its ProgressSink; Wanted lets it
+// skip the work of progress that nobody asked for,
 // as Autobahn's longop does.
-func ExampleProgressSink_Wanted() {
+func ExampleProgressSink() {
 	callee, caller, closeAll := connect()
 	defer closeAll()
 
