@@ -391,6 +391,7 @@ func listOf(src any) (wamp.List, bool) {
 }
 
 func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
+	scalar := t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
 			dst.SetZero()
@@ -406,15 +407,113 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 		if depth >= MaxDepth {
 			return tooDeep()
 		}
-		s := reflect.MakeSlice(t, len(l), len(l))
+		if len(l) == 0 {
+			dst.Set(reflect.MakeSlice(t, 0, 0))
+			return nil
+		}
+		if scalar && dst.CanSet() && decodeScalarSlice(l, dst.Addr().Interface()) {
+			return nil
+		}
+		// A new array in dst itself: one allocation, where MakeSlice
+		// and Set take two.
+		dst.SetZero()
+		dst.Grow(len(l))
+		dst.SetLen(len(l))
 		for i, e := range l {
-			if err := elem.fn(e, s.Index(i), depth+1); err != nil {
+			if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
 				return inside(err, "["+strconv.Itoa(i)+"]")
 			}
 		}
-		dst.Set(s)
 		return nil
 	}
+}
+
+var (
+	float64SliceType = reflect.TypeFor[[]float64]()
+	intSliceType     = reflect.TypeFor[[]int]()
+	int64SliceType   = reflect.TypeFor[[]int64]()
+	stringSliceType  = reflect.TypeFor[[]string]()
+)
+
+// decodeScalarSlice is the fast path of sliceDecoder for a []float64,
+// []int, []int64 or []string, p pointing to it: it converts l's elements
+// without reflection when each is of a type that converts without
+// question, and else reports false, leaving *p alone, for the general
+// path to convert them or say what does not fit.
+func decodeScalarSlice(l wamp.List, p any) bool {
+	switch p := p.(type) {
+	case *[]float64:
+		s := make([]float64, len(l))
+		for i, e := range l {
+			switch x := e.(type) {
+			case float64:
+				s[i] = x
+			case int64:
+				s[i] = float64(x)
+			case uint64:
+				s[i] = float64(x)
+			case int:
+				s[i] = float64(x)
+			default:
+				return false
+			}
+		}
+		*p = s
+	case *[]int:
+		s := make([]int, len(l))
+		for i, e := range l {
+			var x int64
+			switch e := e.(type) {
+			case int64:
+				x = e
+			case uint64:
+				if e > math.MaxInt64 {
+					return false
+				}
+				x = int64(e)
+			case int:
+				x = int64(e)
+			default:
+				return false
+			}
+			if int64(int(x)) != x {
+				return false
+			}
+			s[i] = int(x)
+		}
+		*p = s
+	case *[]int64:
+		s := make([]int64, len(l))
+		for i, e := range l {
+			switch x := e.(type) {
+			case int64:
+				s[i] = x
+			case uint64:
+				if x > math.MaxInt64 {
+					return false
+				}
+				s[i] = int64(x)
+			case int:
+				s[i] = int64(x)
+			default:
+				return false
+			}
+		}
+		*p = s
+	case *[]string:
+		s := make([]string, len(l))
+		for i, e := range l {
+			x, ok := e.(string)
+			if !ok || isJSONBytes(x) {
+				return false
+			}
+			s[i] = x
+		}
+		*p = s
+	default:
+		return false
+	}
+	return true
 }
 
 func arrayDecoder(t reflect.Type, elem *decoder) decodeFunc {
@@ -539,6 +638,7 @@ type fieldDecoder struct {
 // case; keys that match no field are ignored, as encoding/json does.
 func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	fields := structFields(t)
+	ordered := make([]*fieldDecoder, 0, len(fields))
 	byName := make(map[string]*fieldDecoder, len(fields))
 	byFold := make(map[string]*fieldDecoder, len(fields))
 	for _, f := range fields {
@@ -550,6 +650,7 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 			return nil, err
 		}
 		fd := &fieldDecoder{name: f.name, index: f.index, dec: dec}
+		ordered = append(ordered, fd)
 		byName[f.name] = fd
 		if _, dup := byFold[strings.ToLower(f.name)]; !dup {
 			byFold[strings.ToLower(f.name)] = fd
@@ -566,15 +667,39 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		if depth >= MaxDepth {
 			return tooDeep()
 		}
-		for k, v := range d {
-			f := byName[k]
-			if f == nil {
-				if f = byFold[strings.ToLower(k)]; f == nil {
-					continue
+		decode := func(f *fieldDecoder, k string, v any) error {
+			fv, err := fieldByIndex(dst, f.index)
+			if err == nil {
+				err = f.dec.fn(v, fv, depth+1)
+			}
+			if err != nil {
+				return inside(err, k)
+			}
+			return nil
+		}
+		// Keys that name a field exactly, the usual case, with one
+		// lookup per field; then, only if d has other keys, those that
+		// match a field ignoring case.
+		exact := 0
+		for _, f := range ordered {
+			if v, ok := d[f.name]; ok {
+				exact++
+				if err := decode(f, f.name, v); err != nil {
+					return err
 				}
 			}
-			if err := f.dec.fn(v, fieldByIndex(dst, f.index), depth+1); err != nil {
-				return inside(err, k)
+		}
+		if exact == len(d) {
+			return nil
+		}
+		for k, v := range d {
+			if byName[k] != nil {
+				continue
+			}
+			if f := byFold[strings.ToLower(k)]; f != nil {
+				if err := decode(f, k, v); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -582,18 +707,22 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 }
 
 // fieldByIndex is reflect.Value.FieldByIndex that allocates nil embedded
-// struct pointers on the way.
-func fieldByIndex(v reflect.Value, index []int) reflect.Value {
+// struct pointers on the way. A nil embedded pointer to an unexported
+// struct type cannot be set: its fields are an error, as in encoding/json.
+func fieldByIndex(v reflect.Value, index []int) (reflect.Value, error) {
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}, &ArgumentError{Msg: "cannot set embedded pointer to unexported struct " + v.Type().Elem().String()}
+				}
 				v.Set(reflect.New(v.Type().Elem()))
 			}
 			v = v.Elem()
 		}
 		v = v.Field(x)
 	}
-	return v
+	return v, nil
 }
 
 func textDecoder(t reflect.Type, base decodeFunc) decodeFunc {

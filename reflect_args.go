@@ -32,6 +32,7 @@ const (
 // argParam is the plan for one parameter that takes a WAMP argument.
 type argParam struct {
 	in       int // the parameter's index in the function
+	typ      reflect.Type
 	name     string
 	dec      *decoder
 	optional bool // may be absent: a pointer with only pointers after it
@@ -51,6 +52,10 @@ type procedure struct {
 	results      []*encoder // one per result before the error
 	resultIsArgs bool       // the single result is a Result
 	hasErr       bool
+	variadic     bool // fn's last parameter is ...T
+	// argsType is a struct with one field per argument parameter, so that
+	// one allocation holds an invocation's argument values.
+	argsType     reflect.Type
 	registerOpts wamp.Dict
 }
 
@@ -115,8 +120,16 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			if err != nil {
 				return nil, fail("parameter %d (%s) cannot take a WAMP argument: %v", i, pt, err)
 			}
-			p.args = append(p.args, argParam{in: i, dec: dec, variadic: variadic})
+			p.args = append(p.args, argParam{in: i, typ: pt, dec: dec, variadic: variadic})
 		}
+	}
+	p.variadic = t.IsVariadic()
+	if len(p.args) > 0 {
+		fields := make([]reflect.StructField, len(p.args))
+		for j, a := range p.args {
+			fields[j] = reflect.StructField{Name: "A" + strconv.Itoa(j), Type: a.typ}
+		}
+		p.argsType = reflect.StructOf(fields)
 	}
 	// A pointer parameter is optional when every argument parameter after
 	// it is a pointer too (or the variadic one).
@@ -212,10 +225,13 @@ func (p *procedure) bindArgs(args wamp.List, kwargs wamp.Dict, in []reflect.Valu
 	if len(args) > nargs && (nargs == 0 || !p.args[nargs-1].variadic) {
 		return &ArgumentError{Index: -1, Msg: fmt.Sprintf("too many arguments: got %d, want at most %d", len(args), nargs)}
 	}
+	var values reflect.Value
+	if p.argsType != nil {
+		values = reflect.New(p.argsType).Elem()
+	}
 	for j := range p.args {
 		a := &p.args[j]
-		pt := p.fn.Type().In(a.in)
-		v := reflect.New(pt).Elem()
+		v := values.Field(j)
 		in[a.in] = v
 		if a.variadic {
 			if err := p.bindVariadic(a, j, args, kwargs, v); err != nil {
@@ -232,7 +248,7 @@ func (p *procedure) bindArgs(args wamp.List, kwargs wamp.Dict, in []reflect.Valu
 		case a.optional:
 			continue
 		default:
-			return &ArgumentError{Index: j, Name: a.name, Msg: "missing required " + pt.String()}
+			return &ArgumentError{Index: j, Name: a.name, Msg: "missing required " + a.typ.String()}
 		}
 		if err := a.dec.fn(src, v, 0); err != nil {
 			return atArg(err, j, a.name)
