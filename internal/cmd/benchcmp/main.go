@@ -1,0 +1,380 @@
+// Command benchcmp runs wampfn's paired benchmarks (bench_test.go: each
+// figure a .../nexus and a .../wampfn sub-benchmark) and prints, for every
+// figure, the median of the hand-written nexus handler, the median of
+// wampfn, their ratio and the target of issue 4.
+//
+// Run it anywhere in the repository:
+//
+//	go run ./internal/cmd/benchcmp
+//	go run ./internal/cmd/benchcmp -rounds 10 -benchtime 500ms -bench 'SmallCall|Stream'
+//
+// It runs, in the module's root directory,
+//
+//	go test -run '^$' -bench BENCH -benchmem -count COUNT -benchtime BENCHTIME .
+//
+// ROUNDS times and pools the samples. On a small, noisy machine several
+// short rounds are better than one long one: the medians drop a burst of
+// load from elsewhere. Rounds alternate which side of a pair runs first
+// (WAMPFN_BENCH_REVERSE), so running second is nobody's bias.
+//
+// Each figure has time and allocations (per op, or per result where the
+// benchmark reports that) from the .../nexus and .../wampfn
+// sub-benchmarks, then time again from .../interleaved, which alternates
+// the two sides call by call (decodes: 64 at a time) and times each
+// apart: a burst of load from elsewhere on the machine then slows both
+// alike, so its ratio is the one to trust on a busy machine.
+//
+// A missed target is reported in the table, never as a failure: the
+// figures depend on the machine. benchcmp fails only when go test does.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+func main() {
+	var (
+		bench     = flag.String("bench", ".", "benchmarks to run, as go test -bench")
+		count     = flag.Int("count", 1, "go test -count: samples of each benchmark per round")
+		rounds    = flag.Int("rounds", 6, "times to run go test; samples of all rounds are pooled")
+		benchtime = flag.String("benchtime", "300ms", "go test -benchtime")
+		verbose   = flag.Bool("v", false, "echo go test's output")
+	)
+	flag.Parse()
+	if *count < 1 || *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "benchcmp: -count and -rounds must be at least 1")
+		os.Exit(2)
+	}
+	args := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem",
+		"-count", strconv.Itoa(*count), "-benchtime", *benchtime, "."}
+	fmt.Printf("go %s\n%d rounds, %s\n\n", quoteArgs(args), *rounds, machine())
+
+	dir, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchcmp: %v\n", err)
+		os.Exit(1)
+	}
+	samples := samples{}
+	for r := range *rounds {
+		out, err := runGoTest(dir, args, r%2 == 1, *verbose)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchcmp: round %d: %v\n", r+1, err)
+			os.Exit(1)
+		}
+		samples.parse(out)
+	}
+	if len(samples) == 0 {
+		fmt.Fprintln(os.Stderr, "benchcmp: no benchmark results: does -bench match any?")
+		os.Exit(1)
+	}
+	fmt.Print(samples.table())
+}
+
+// moduleRoot returns the directory of the main module's go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the wampfn module (go env GOMOD is %q)", gomod)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// runGoTest runs go test in dir and returns its standard output.
+func runGoTest(dir string, args []string, reverse, verbose bool) ([]byte, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	if reverse {
+		cmd.Env = append(cmd.Env, "WAMPFN_BENCH_REVERSE=1")
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if verbose {
+		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		var tail string
+		if !verbose {
+			tail = "\n" + out.String()
+		}
+		return nil, fmt.Errorf("go %s: %w%s", quoteArgs(args), err, tail)
+	}
+	return out.Bytes(), nil
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " ^$|*?()[]{}'\"\\") {
+			a = "'" + a + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+// machine says where the benchmarks run.
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+}
+
+// A figure is one measured quantity of one pair, like
+// ("Stream/inproc", "ns/result").
+type figure struct {
+	pair, unit string
+}
+
+// samples holds every value seen, by figure and side ("nexus",
+// "wampfn", or "" for a benchmark that is not part of a pair).
+type samples map[figure]map[string][]float64
+
+// parse adds the results in go test's output.
+func (s samples) parse(out []byte) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		name, values, ok := parseLine(sc.Text())
+		if !ok {
+			continue
+		}
+		pair, side := splitSide(name)
+		interleaved := strings.HasSuffix(name, "/interleaved")
+		for unit, v := range values {
+			side := side
+			if interleaved {
+				// Both sides in one benchmark: nexus-ns/op, wampfn-ns/op.
+				var ok bool
+				if side, unit, ok = strings.Cut(unit, "-"); !ok || (side != "nexus" && side != "wampfn") {
+					continue
+				}
+			}
+			f := figure{pair, unit}
+			if s[f] == nil {
+				s[f] = map[string][]float64{}
+			}
+			s[f][side] = append(s[f][side], v)
+		}
+	}
+}
+
+// parseLine parses one result line of go test -bench:
+//
+//	BenchmarkStream/inproc/nexus-2   43   8208573 ns/op   10.79 allocs/result ...
+//
+// into the name without "Benchmark" and the -GOMAXPROCS suffix, and the
+// values by unit.
+func parseLine(line string) (name string, values map[string]float64, ok bool) {
+	fields := strings.Fields(line)
+	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") || len(fields)%2 != 0 {
+		return "", nil, false
+	}
+	if _, err := strconv.Atoi(fields[1]); err != nil {
+		return "", nil, false
+	}
+	name = strings.TrimPrefix(fields[0], "Benchmark")
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			name = name[:i]
+		}
+	}
+	values = map[string]float64{}
+	for i := 2; i+1 < len(fields); i += 2 {
+		v, err := strconv.ParseFloat(fields[i], 64)
+		if err != nil {
+			return "", nil, false
+		}
+		values[fields[i+1]] = v
+	}
+	return name, values, true
+}
+
+// splitSide splits "Stream/inproc/nexus" into ("Stream/inproc", "nexus").
+func splitSide(name string) (pair, side string) {
+	if i := strings.LastIndexByte(name, '/'); i > 0 {
+		switch name[i+1:] {
+		case "nexus", "wampfn":
+			return name[:i], name[i+1:]
+		}
+	}
+	return name, ""
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// A target is issue 4's goal for one figure.
+type target struct {
+	text string
+	met  func(nexus, wampfn float64) bool
+}
+
+// targetFor returns the target of a figure, if it has one.
+func targetFor(f figure) (target, bool) {
+	family, _, _ := strings.Cut(f.pair, "/")
+	switch {
+	case family == "Stream" && f.unit == "ns/result", family == "SmallCall" && f.unit == "ns/op":
+		return target{"<= 1.05x", func(n, w float64) bool { return w <= 1.05*n }}, true
+	case family == "Stream" && f.unit == "allocs/result":
+		return target{"<= +1", func(n, w float64) bool { return w <= n+1 }}, true
+	case family == "Decode" && f.unit == "ns/op":
+		return target{"wampfn < 1 µs", func(_, w float64) bool { return w < 1000 }}, true
+	}
+	return target{}, false
+}
+
+// shown reports whether a unit goes in the table: time and allocations,
+// per result where a benchmark reports that, else per op.
+func (s samples) shown(f figure) bool {
+	switch f.unit {
+	case "ns/result", "allocs/result":
+		return true
+	case "ns/op", "allocs/op":
+		perResult := strings.Replace(f.unit, "/op", "/result", 1)
+		_, has := s[figure{f.pair, perResult}]
+		return !has
+	}
+	return false
+}
+
+// unitOrder sorts a figure's rows: time, then allocations.
+func unitOrder(unit string) int {
+	if strings.HasPrefix(unit, "ns/") {
+		return 0
+	}
+	return 1
+}
+
+// table formats the medians as a Markdown table.
+func (s samples) table() string {
+	var figs []figure
+	for f := range s {
+		if s.shown(f) {
+			figs = append(figs, f)
+		}
+	}
+	order := map[string]int{"Stream": 0, "SmallCall": 1, "Drop": 2, "DropSend": 3, "Decode": 4}
+	rank := func(f figure) int {
+		family, _, _ := strings.Cut(f.pair, "/")
+		if o, ok := order[family]; ok {
+			return o
+		}
+		return len(order)
+	}
+	slices.SortFunc(figs, func(a, b figure) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.pair, b.pair),
+			cmp.Compare(unitOrder(a.unit), unitOrder(b.unit)), strings.Compare(a.unit, b.unit))
+	})
+
+	rows := [][]string{{"figure", "nexus", "wampfn", "ratio", "target", "n"}}
+	for _, f := range figs {
+		sides := s[f]
+		nexus, wampfn, single := sides["nexus"], sides["wampfn"], sides[""]
+		label := f.pair + " " + f.unit
+		if len(single) > 0 { // not a pair: wampfn alone
+			rows = append(rows, []string{label, "-", format(median(single), f.unit), "-", "-", strconv.Itoa(len(single))})
+			continue
+		}
+		n, m := median(nexus), median(wampfn)
+		ratio := "-"
+		if n > 0 {
+			ratio = fmt.Sprintf("%.2fx", m/n)
+		}
+		if strings.HasPrefix(f.unit, "allocs/") {
+			ratio += fmt.Sprintf(" (%+.1f)", m-n)
+		}
+		goal := "-"
+		if t, ok := targetFor(f); ok && len(nexus) > 0 && len(wampfn) > 0 {
+			verdict := "ok"
+			if !t.met(n, m) {
+				verdict = "MISSED"
+			}
+			goal = t.text + " " + verdict
+		}
+		rows = append(rows, []string{label, format(n, f.unit), format(m, f.unit), ratio, goal, strconv.Itoa(min(len(nexus), len(wampfn)))})
+	}
+	return markdown(rows)
+}
+
+// markdown lays out rows as a Markdown table, the first row the header,
+// the first column left-aligned and the others right-aligned.
+func markdown(rows [][]string) string {
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], 3, utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	line := func(cells []string) {
+		for i, c := range cells {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				fmt.Fprintf(&b, "| %s%s ", c, pad)
+			} else {
+				fmt.Fprintf(&b, "| %s%s ", pad, c)
+			}
+		}
+		b.WriteString("|\n")
+	}
+	line(rows[0])
+	rule := make([]string, len(width))
+	for i, w := range width {
+		if i == 0 {
+			rule[i] = strings.Repeat("-", w)
+		} else {
+			rule[i] = strings.Repeat("-", w-1) + ":"
+		}
+	}
+	line(rule)
+	for _, r := range rows[1:] {
+		line(r)
+	}
+	return b.String()
+}
+
+// format shows a median: times in ns or µs, counts with one decimal.
+func format(v float64, unit string) string {
+	switch {
+	case strings.HasPrefix(unit, "ns/"):
+		if v >= 10000 {
+			return fmt.Sprintf("%.1f µs", v/1000)
+		}
+		if v >= 1000 {
+			return fmt.Sprintf("%.2f µs", v/1000)
+		}
+		return fmt.Sprintf("%.0f ns", v)
+	case strings.HasPrefix(unit, "allocs/"):
+		if v == float64(int64(v)) {
+			return strconv.FormatInt(int64(v), 10)
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
