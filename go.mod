@@ -1,6 +1,6 @@
 module github.com/wampfn/wampfn
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/gammazero/nexus/v3 v3.3.0
