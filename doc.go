@@ -80,4 +80,13 @@
 //
 // When the call is cancelled, nexus itself answers the caller (with
 // wamp.error.canceled) and discards whatever the function returns later.
+//
+// # Services
+//
+// Register binds a function to one nexus client, which does not reconnect.
+// A Service owns the connection instead: it registers every procedure,
+// reconnects with backoff and registers them again when the router goes
+// away, and shuts down gracefully. Scaling past one process is the
+// router's job: run several callees with a shared registration, such as
+// WithRegisterOptions(wamp.Dict{"invoke": "roundrobin"}).
 package wampfn
