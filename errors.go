@@ -29,8 +29,8 @@ var (
 	// function they cannot serve.
 	ErrSignature = errors.New("wampfn: unsupported function signature")
 
-	// ErrServiceStopped is wrapped by the error Service.Register returns
-	// once the Service's shutdown has begun.
+	// ErrServiceStopped is wrapped by the error Service.Register and
+	// Service.Unregister return once the Service's shutdown has begun.
 	ErrServiceStopped = errors.New("wampfn: service stopped")
 
 	// ErrConnectionLost is wrapped by the error a Service reports (see
@@ -38,6 +38,19 @@ var (
 	// Service closing it: the router went away, shut down or aborted the
 	// session.
 	ErrConnectionLost = errors.New("wampfn: connection to the router lost")
+
+	// ErrRegistrationRefused is wrapped by the error a Service reports (see
+	// WithErrorHandler) when the router answers a registration with an ERROR
+	// (wamp.error.procedure_already_exists while another callee holds a
+	// non-shared registration of the procedure, wamp.error.invalid_uri from a
+	// router with strict URI checking, ...) as it connects or retries. The
+	// Service keeps the connection, serves its other procedures, and retries
+	// the refused one with backoff (see WithBackoff).
+	ErrRegistrationRefused = errors.New("wampfn: registration refused by the router")
+
+	// ErrInvalidURI is wrapped by the error Register and Service.Register
+	// return for a procedure URI that no router accepts.
+	ErrInvalidURI = errors.New("invalid procedure URI")
 )
 
 // Error is an application error with a WAMP error URI. A function that

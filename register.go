@@ -53,10 +53,16 @@ func WithRegisterOptions(opts wamp.Dict) Option {
 // fn must be a func whose signature wampfn can serve (see the package
 // documentation); otherwise Register returns an error wrapping
 // ErrSignature that names the procedure, the parameter and its type, and
-// registers nothing. An error from the router is returned wrapped.
+// registers nothing. A procedure URI that no router accepts (empty, an
+// empty component, white space or "#", the reserved prefix "wamp.") is
+// refused before the router is asked; see the README for the rules. An
+// error from the router is returned wrapped.
 func Register(c *client.Client, procedure string, fn any, opts ...Option) error {
 	p, err := newProcedure(procedure, fn, opts)
 	if err != nil {
+		return err
+	}
+	if err := checkProcedureURI(procedure, matchOption(p.registerOpts)); err != nil {
 		return err
 	}
 	if c == nil {

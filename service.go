@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"log"
 	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -30,16 +34,20 @@ import (
 // WithRegisterOptions(wamp.Dict{"invoke": "roundrobin"}) (or "random",
 // "first", "last"); the router then spreads the calls over them.
 //
-// Register and Run are safe to call concurrently.
+// Register, Unregister and Run are safe to call concurrently.
 type Service struct {
 	dial func(ctx context.Context) (*client.Client, error)
 	cfg  serviceConfig
 
+	// mu guards the fields below and serializes the registrations and
+	// unregistrations on the connection: each holds it for its nexus call,
+	// which is bounded (see conn.call).
 	mu       sync.Mutex
-	procs    []*procedure   // in the order of Register
-	c        *client.Client // the connection on which procs are registered; nil when there is none
-	started  bool           // Run was called
-	stopping bool           // Run's shutdown has begun
+	procs    []*procedure    // in the order of Register
+	conn     *conn           // the live connection; nil when there is none
+	quit     <-chan struct{} // Run's ctx.Done()
+	started  bool            // Run was called
+	stopping bool            // Run's shutdown has begun
 
 	calls callTracker
 }
@@ -77,12 +85,14 @@ func WithShutdownTimeout(d time.Duration) ServiceOption {
 	})
 }
 
-// WithBackoff sets the delays between connection attempts: the first
+// WithBackoff sets the delays between connection attempts, and between
+// the attempts to register a procedure that the router refused: the first
 // retry waits about min, each failed attempt doubles the delay up to max,
 // and each delay is drawn at random from [d/2, d] so that many callees
-// that lost the same router do not come back in step. A connection that
-// registers every procedure resets the delay to min. Without the option,
-// min is DefaultMinBackoff and max DefaultMaxBackoff; a value of 0 or less
+// that lost the same router do not come back in step. Each connection
+// made resets the connection delay to min; each refused procedure starts
+// again from min on each connection. Without the option, min is
+// DefaultMinBackoff and max DefaultMaxBackoff; a value of 0 or less
 // selects its default, and a max below min is raised to min. Repeating
 // the option replaces the earlier values.
 func WithBackoff(min, max time.Duration) ServiceOption {
@@ -90,10 +100,12 @@ func WithBackoff(min, max time.Duration) ServiceOption {
 }
 
 // WithErrorHandler sets the function to which Run reports each error that
-// ends a connection or a connection attempt (the dial failed, the router
-// rejected a registration, the session was lost: see ErrConnectionLost)
-// and each failure to unregister at shutdown. Run goes on after each:
-// it reconnects, or finishes its shutdown. f is called from Run's
+// ends a connection or a connection attempt (the dial failed, the session
+// was lost: see ErrConnectionLost; the router did not answer a
+// registration or an unregistration in time), each registration that the
+// router refuses as Run connects and each failed retry of it (see
+// ErrRegistrationRefused), and each failure to unregister at shutdown. Run goes on after each: it
+// reconnects, retries, or finishes its shutdown. f is called from Run's
 // goroutine, one error at a time, and must not block for long. Without
 // the option, the errors go to the standard logger (log.Printf).
 // Repeating the option replaces the earlier function; nil restores the
@@ -103,12 +115,15 @@ func WithErrorHandler(f func(err error)) ServiceOption {
 }
 
 // WithOnConnect sets a function that Run calls, from its goroutine, each
-// time it has connected and registered every procedure: once for the first
-// connection and once after each reconnection. ctx is Run's; c is the new
-// connection, on which f may subscribe or publish (to announce readiness,
-// say), but which f must not close. Calls may already arrive while f runs;
-// Run notices neither the loss of the connection nor the end of ctx until
-// f returns. Repeating the option replaces the earlier function.
+// time it has connected and attempted to register every procedure: once
+// for the first connection and once after each reconnection. The
+// procedures that the router refused (already reported, see
+// WithErrorHandler) are not registered yet when f is called: they are
+// being retried. ctx is Run's; c is the new connection, on which f may
+// subscribe or publish (to announce readiness, say), but which f must not
+// close. Calls may already arrive while f runs; Run notices neither the
+// loss of the connection nor the end of ctx until f returns. Repeating
+// the option replaces the earlier function.
 func WithOnConnect(f func(ctx context.Context, c *client.Client)) ServiceOption {
 	return serviceOptionFunc(func(c *serviceConfig) { c.onConnect = f })
 }
@@ -138,27 +153,40 @@ func NewService(dial func(ctx context.Context) (*client.Client, error), opts ...
 	return s
 }
 
-// Register analyses fn, as the package-level Register does, and adds it to
-// the procedures that the Service registers on every connection, with the
-// REGISTER options of opts. The function is analysed once, here, not on
-// every reconnection.
+// Register analyses fn, as the package-level Register does, checks
+// procedure against the WAMP URI rules, and adds it to the procedures
+// that the Service registers on every connection, with the REGISTER
+// options of opts. The function is analysed once, here, not on every
+// reconnection.
+//
+// The URI check is the one nexus's router makes by default (loose URIs):
+// Register refuses an empty URI, an empty component (as in "a..b"), white
+// space and "#", and URIs starting with "wamp.", which routers reserve; an
+// empty last component is allowed with the option "match": "prefix", and
+// empty components with "match": "wildcard". Upper case and characters
+// such as "-" are allowed: a router with strict URI checking refuses them,
+// which the Service reports as a refused registration (see
+// ErrRegistrationRefused).
 //
 // Before Run, Register only records the procedure. While Run is connected,
 // Register also registers the procedure on the live connection and
-// returns once the router has confirmed it; if the router rejects it,
+// returns once the router has confirmed it; if the router refuses it,
 // Register returns the router's error and the Service does not keep the
-// procedure. While Run is between connections, the procedure is registered
-// on the next one. Once Run's shutdown has begun, Register returns an
-// error wrapping ErrServiceStopped.
+// procedure. If the router does not answer in time (within nexus's
+// client.Config.ResponseTimeout, and at most 30 s), Run replaces the
+// connection, and the procedure is registered on the next one, as it is
+// when Run is between connections. Once Run's shutdown has begun (even
+// while Register waits for the router), Register returns an error
+// wrapping ErrServiceStopped and the Service does not keep the procedure.
 //
 // Register returns an error wrapping ErrSignature for a function that
 // cannot be served, and an error when the Service already has procedure.
 func (s *Service) Register(procedure string, fn any, opts ...Option) error {
-	if procedure == "" {
-		return errors.New("wampfn: register: empty procedure URI")
-	}
 	p, err := newProcedure(procedure, fn, opts)
 	if err != nil {
+		return err
+	}
+	if err := checkProcedureURI(procedure, matchOption(p.registerOpts)); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -166,44 +194,127 @@ func (s *Service) Register(procedure string, fn any, opts ...Option) error {
 	if s.stopping {
 		return fmt.Errorf("wampfn: register %s: %w", procedure, ErrServiceStopped)
 	}
-	for _, q := range s.procs {
-		if q.name == procedure {
-			return fmt.Errorf("wampfn: register %s: the service already has this procedure", procedure)
-		}
+	if s.index(procedure) >= 0 {
+		return fmt.Errorf("wampfn: register %s: the service already has this procedure", procedure)
 	}
-	if c := s.c; c != nil {
-		if err := c.Register(procedure, s.handler(p, c), p.registerOpts); err != nil && c.Connected() {
+	if cn := s.conn; cn != nil {
+		err := cn.call(nexusCallTimeout, s.quit, func() error {
+			return cn.c.Register(procedure, s.handler(p, cn.c), p.registerOpts)
+		})
+		switch {
+		case err == nil:
+			cn.registered[procedure] = true
+		case isClosed(s.quit):
+			return fmt.Errorf("wampfn: register %s: %w", procedure, ErrServiceStopped)
+		case isConnTrouble(cn.c, err):
+			// The next connection registers it.
+			cn.fail(fmt.Errorf("wampfn: register %s: %w", procedure, err))
+		default:
 			return fmt.Errorf("wampfn: register %s: %w", procedure, err)
 		}
-		// Registered, or the connection was lost meanwhile: the next
-		// connection registers it.
 	}
 	s.procs = append(s.procs, p)
 	return nil
 }
 
+// Unregister removes procedure from the Service: it is not registered on
+// later connections. While Run is connected, Unregister also unregisters
+// it on the live connection and returns once the router has confirmed it;
+// if the router answers with an error, Unregister returns an error
+// wrapping the router's (the procedure is removed from the Service all
+// the same). If the connection is lost meanwhile, or the router does not
+// answer in time (as for Register; Run then replaces the connection), the
+// registration ends with the session and Unregister returns nil. A procedure that the
+// router refused and the Service is retrying is no longer retried. Calls
+// in flight for the procedure are not cancelled: they finish as usual
+// (and Run's shutdown still waits for them).
+//
+// Unregister returns an error for a procedure that the Service does not
+// have, and an error wrapping ErrServiceStopped once Run's shutdown has
+// begun (if it begins while Unregister waits for the router, the
+// procedure is removed all the same, and goes with the session at the end
+// of the shutdown).
+func (s *Service) Unregister(procedure string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return fmt.Errorf("wampfn: unregister %s: %w", procedure, ErrServiceStopped)
+	}
+	i := s.index(procedure)
+	if i < 0 {
+		return fmt.Errorf("wampfn: unregister %s: the service has no such procedure", procedure)
+	}
+	s.procs = slices.Delete(s.procs, i, i+1)
+	cn := s.conn
+	if cn == nil {
+		return nil
+	}
+	if cancel, ok := cn.retrying[procedure]; ok {
+		close(cancel)
+		delete(cn.retrying, procedure)
+		return nil
+	}
+	if !cn.registered[procedure] {
+		return nil
+	}
+	delete(cn.registered, procedure)
+	err := cn.call(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(procedure) })
+	switch {
+	case err == nil:
+		return nil
+	case isClosed(s.quit):
+		return fmt.Errorf("wampfn: unregister %s: %w", procedure, ErrServiceStopped)
+	case isConnTrouble(cn.c, err):
+		cn.fail(fmt.Errorf("wampfn: unregister %s: %w", procedure, err))
+		return nil
+	}
+	return fmt.Errorf("wampfn: unregister %s: %w", procedure, err)
+}
+
+// index returns the index of the procedure name in s.procs, or -1. s.mu
+// is held.
+func (s *Service) index(name string) int {
+	return slices.IndexFunc(s.procs, func(p *procedure) bool { return p.name == name })
+}
+
 // Run connects, registers every procedure and serves calls until ctx is
-// done. When the connection is lost, or cannot be made, or the router
-// rejects a registration, Run reports the error (see WithErrorHandler),
+// done. When the connection is lost, or cannot be made, or the router does
+// not answer a registration, Run reports the error (see WithErrorHandler),
 // waits (see WithBackoff), connects again and registers every procedure
-// again. Calls in flight when the connection is lost have their contexts
-// cancelled (nexus cancels them when the session ends); their callers get
-// an error: wamp.error.canceled from a router that is still up, or the
-// loss of their own connection to one that is not. A call that the router
-// sends in the instant between confirming a registration and nexus's
-// client storing its handler fails with wamp.error.invalid_argument
-// "client has no handler for registration", a limit of nexus v3.3.0's
-// client (see WithOnConnect to learn when every procedure is registered).
+// again. A registration that the router refuses does not end the
+// connection: Run reports it, serves the other procedures, and retries it
+// with backoff for as long as the connection lasts. Calls in flight when
+// the connection is lost have their contexts cancelled (nexus cancels
+// them when the session ends); their callers get an error:
+// wamp.error.canceled from a router that is still up, or the loss of their
+// own connection to one that is not. A call that the router sends in the
+// instant between confirming a registration and nexus's client storing
+// its handler fails with wamp.error.invalid_argument "client has no
+// handler for registration", a limit of nexus v3.3.0's client (see
+// WithOnConnect to learn when the procedures are registered).
 //
 // When ctx is done, Run shuts down gracefully: it stops accepting calls by
-// unregistering every procedure (from then on a caller gets
+// unregistering every procedure, all at once (from then on a caller gets
 // wamp.error.no_such_procedure, or another callee of a shared
-// registration serves it), lets calls in flight finish for up to the
-// shutdown timeout (see WithShutdownTimeout), then cancels the contexts of
-// those still running, so that their callers get wamp.error.canceled. It
-// waits for every function that it started to return, so a function that
-// ignores its context delays Run's return; then it closes the client and
-// returns nil.
+// registration serves it), lets calls in flight finish until the shutdown
+// timeout (see WithShutdownTimeout) has passed since ctx was done, then
+// cancels the contexts of those still running, so that their callers get
+// wamp.error.canceled. It waits for every function that it started to
+// return, so a function that ignores its context delays Run's return;
+// then it closes the client and returns nil.
+//
+// Once ctx is done, Run returns at the latest after: the shutdown timeout
+// (at least 1 s while unregistering, so that WithShutdownTimeout(0) still
+// unregisters from a live router), plus the time the functions take to
+// return once cancelled, plus, only if the router is still connected but
+// does not answer, up to 2 s (for nexus to send the last answers, and for
+// the unanswered unregistrations) and nexus's own wait for the router's
+// GOODBYE in Client.Close (2 × client.Config.ResponseTimeout, at least
+// 1 s). Should closing the transport then hang (a router frozen in the
+// middle of a WebSocket write: nexus sets no write deadline), Run gives
+// up on it 5 s after the session ended, reports it and leaves that
+// goroutine behind. It does not wait longer for the router, whatever the
+// router does.
 //
 // Run may be called once; another call returns an error at once.
 func (s *Service) Run(ctx context.Context) error {
@@ -213,34 +324,27 @@ func (s *Service) Run(ctx context.Context) error {
 		return errors.New("wampfn: Service.Run called twice")
 	}
 	s.started = true
+	s.quit = ctx.Done()
 	s.mu.Unlock()
 	if s.dial == nil {
-		s.stop()
+		s.shutdown(nil)
 		return errors.New("wampfn: Service.Run: NewService was given a nil dial function")
 	}
 
 	delay := s.cfg.minBackoff
 	for {
-		c, err := s.connect(ctx)
+		cn, err := s.connect(ctx)
 		if err == nil {
 			delay = s.cfg.minBackoff
+			s.flushReports(cn)
 			if s.cfg.onConnect != nil {
-				s.cfg.onConnect(ctx, c)
+				s.cfg.onConnect(ctx, cn.c)
 			}
-			select {
-			case <-ctx.Done():
-				s.shutdown(c)
+			if err = s.serve(ctx, cn); err == nil {
+				s.shutdown(cn)
 				return nil
-			case <-c.Done():
 			}
-			s.mu.Lock()
-			s.c = nil
-			s.mu.Unlock()
-			err = ErrConnectionLost
-			if g := c.RouterGoodbye(); g != nil {
-				err = fmt.Errorf("%w: router said goodbye: %s", ErrConnectionLost, g.Reason)
-			}
-			c.Close() // releases the session; its handlers are already cancelled
+			s.drop(cn)
 		}
 		if ctx.Err() != nil {
 			s.shutdown(nil)
@@ -248,7 +352,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		s.report(err)
 
-		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		t := time.NewTimer(jitter(delay))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -260,9 +364,17 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// connect dials and registers every procedure. On success the new client
-// is s.c.
-func (s *Service) connect(ctx context.Context) (*client.Client, error) {
+// nexusCallTimeout bounds a registration or an unregistration while Run
+// serves: nexus's own wait for the answer (client.Config.ResponseTimeout,
+// 5 s by default) starts only once its request is sent, and the sending
+// itself may block for good.
+const nexusCallTimeout = 30 * time.Second
+
+// connect dials and registers every procedure. A procedure that the
+// router refuses is reported and retried (see retry); the connection is
+// given up when the router does not answer. On success the new
+// connection is s.conn.
+func (s *Service) connect(ctx context.Context) (*conn, error) {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wampfn: connect: %w", err)
@@ -270,35 +382,138 @@ func (s *Service) connect(ctx context.Context) (*client.Client, error) {
 	if c == nil {
 		return nil, errors.New("wampfn: connect: dial returned a nil client")
 	}
+	cn := newConn(c)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if ctx.Err() != nil {
-		c.Close()
+		s.mu.Unlock()
+		cn.close()
 		return nil, ctx.Err()
 	}
 	for _, p := range s.procs {
-		if err := c.Register(p.name, s.handler(p, c), p.registerOpts); err != nil {
-			c.Close()
+		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
+			return c.Register(p.name, s.handler(p, c), p.registerOpts)
+		})
+		switch {
+		case err == nil:
+			cn.registered[p.name] = true
+		case ctx.Err() != nil || isConnTrouble(c, err):
+			s.mu.Unlock()
+			cn.close()
 			return nil, fmt.Errorf("wampfn: register %s: %w", p.name, err)
+		default:
+			cn.queue(&refusedError{p.name, err})
+			cancel := make(chan struct{})
+			cn.retrying[p.name] = cancel
+			cn.retries.Add(1)
+			go s.retry(ctx, cn, p, cancel)
 		}
 	}
-	s.c = c
-	return c, nil
+	s.conn = cn
+	s.mu.Unlock()
+	return cn, nil
+}
+
+// retry registers p, which the router refused, on cn, with backoff,
+// until the router accepts it, cn ends, ctx is done, or cancel is closed
+// (by Unregister). Each refusal is queued for Run to report.
+func (s *Service) retry(ctx context.Context, cn *conn, p *procedure, cancel <-chan struct{}) {
+	defer cn.retries.Done()
+	delay := s.cfg.minBackoff
+	for {
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-cn.done:
+		case <-cn.c.Done():
+		case <-cancel:
+		}
+		t.Stop()
+		delay = min(2*delay, s.cfg.maxBackoff)
+
+		s.mu.Lock()
+		if s.stopping || s.conn != cn || isClosed(cancel) || isClosed(cn.done) || ctx.Err() != nil || !cn.c.Connected() {
+			s.mu.Unlock()
+			return
+		}
+		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
+			return cn.c.Register(p.name, s.handler(p, cn.c), p.registerOpts)
+		})
+		if err == nil {
+			delete(cn.retrying, p.name)
+			cn.registered[p.name] = true
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		switch {
+		case ctx.Err() != nil || isClosed(cn.done):
+			return
+		case isConnTrouble(cn.c, err):
+			cn.fail(fmt.Errorf("wampfn: register %s: %w", p.name, err))
+			return
+		}
+		cn.queue(&refusedError{p.name, err})
+	}
+}
+
+// serve waits until ctx is done (it then returns nil) or cn ends (it
+// returns why), and reports what cn's retries queue meanwhile.
+func (s *Service) serve(ctx context.Context, cn *conn) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-cn.c.Done():
+			if g := cn.c.RouterGoodbye(); g != nil {
+				return fmt.Errorf("%w: router said goodbye: %s", ErrConnectionLost, g.Reason)
+			}
+			return ErrConnectionLost
+		case <-cn.lost:
+			return cn.lostErr
+		case <-cn.reported:
+			s.flushReports(cn)
+		}
+	}
+}
+
+// drop ends a connection that was lost or given up: its calls in flight
+// are cancelled (nexus cancels them when the session ends).
+func (s *Service) drop(cn *conn) {
+	cn.stop()
+	s.mu.Lock()
+	if s.conn == cn {
+		s.conn = nil
+	}
+	s.mu.Unlock()
+	if err := cn.close(); err != nil {
+		cn.queue(err)
+	}
+	s.flushReports(cn)
 }
 
 // shutdown stops accepting calls, lets the calls in flight finish up to
 // the shutdown timeout, cancels the others, waits for every function to
-// return and closes c (nil when not connected).
-func (s *Service) shutdown(c *client.Client) {
-	procs := s.stop()
-	if c != nil {
-		for _, p := range procs {
-			if err := c.Unregister(p.name); err != nil && c.Connected() {
-				s.report(fmt.Errorf("wampfn: shutdown: unregister %s: %w", p.name, err))
+// return and closes cn (nil when not connected). See Run for its bounds.
+func (s *Service) shutdown(cn *conn) {
+	t0 := time.Now()
+	s.mu.Lock()
+	s.stopping = true
+	s.conn = nil
+	var names []string // registered on cn, in the order of Register
+	if cn != nil {
+		for _, p := range s.procs {
+			if cn.registered[p.name] {
+				names = append(names, p.name)
 			}
 		}
 	}
-	if d := s.cfg.shutdownTimeout; d > 0 {
+	s.mu.Unlock()
+
+	if cn != nil && len(names) > 0 {
+		s.unregisterAll(cn, names, t0.Add(max(s.cfg.shutdownTimeout, time.Second)))
+	}
+	if d := time.Until(t0.Add(s.cfg.shutdownTimeout)); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-s.calls.idle():
@@ -307,22 +522,53 @@ func (s *Service) shutdown(c *client.Client) {
 		t.Stop()
 	}
 	s.calls.cancelAll()
-	<-s.calls.idle()
-	if c != nil {
-		c.Close()
-		// An invocation that raced with the unregistration started
-		// cancelled; wait for it too.
+	<-s.calls.fnsReturned()
+	if cn == nil {
+		// The client is closed: nexus has cancelled every invocation.
+		<-s.calls.idle()
+		return
+	}
+	// Let nexus send the last answers; it cannot while the router does
+	// not read, until the client is closed.
+	t := time.NewTimer(time.Second)
+	select {
+	case <-s.calls.idle():
+	case <-cn.c.Done():
+	case <-t.C:
+	}
+	t.Stop()
+	cn.stop()
+	if err := cn.close(); err != nil {
+		cn.queue(err)
+	} else {
+		// Closing the client ended the invocations that had not
+		// answered, and those that raced with the unregistration started
+		// cancelled.
 		<-s.calls.idle()
 	}
+	s.flushReports(cn)
 }
 
-// stop marks the Service as shutting down and returns its procedures.
-func (s *Service) stop() []*procedure {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopping = true
-	s.c = nil
-	return s.procs
+// unregisterAll unregisters names from cn concurrently, each until the
+// router answers, the session ends, or deadline; it reports the failures
+// while the session lasts.
+func (s *Service) unregisterAll(cn *conn, names []string, deadline time.Time) {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			err := cn.call(time.Until(deadline), nil, func() error { return cn.c.Unregister(name) })
+			if err != nil && cn.c.Connected() {
+				errs[i] = fmt.Errorf("wampfn: shutdown: unregister %s: %w", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			s.report(err)
+		}
+	}
 }
 
 func (s *Service) report(err error) {
@@ -331,6 +577,13 @@ func (s *Service) report(err error) {
 		return
 	}
 	log.Printf("%v", err)
+}
+
+// flushReports reports the errors queued on cn.
+func (s *Service) flushReports(cn *conn) {
+	for _, err := range cn.takeReports() {
+		s.report(err)
+	}
 }
 
 // handler returns the invocation handler that serves p through c and
@@ -345,6 +598,286 @@ func (s *Service) handler(p *procedure, c *client.Client) client.InvocationHandl
 	}
 }
 
+// jitter draws a delay at random from [d/2, d].
+func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }
+
+// refusedError is the error reported for a registration the router
+// refused as the Service connected or retried.
+type refusedError struct {
+	procedure string
+	err       error // nexus's, with the router's ERROR
+}
+
+func (e *refusedError) Error() string {
+	return "wampfn: register " + e.procedure + ": refused by the router, retrying: " + e.err.Error()
+}
+
+func (e *refusedError) Unwrap() []error { return []error{ErrRegistrationRefused, e.err} }
+
+// conn is one connection of a Service: the client, the state of the
+// procedures on it, and the nexus calls the Service makes on it.
+type conn struct {
+	c *client.Client
+
+	// Guarded by Service.mu.
+	registered map[string]bool          // procedures registered on c
+	retrying   map[string]chan struct{} // refused procedures being retried; closing the chan cancels the retry
+
+	retries    sync.WaitGroup // retry goroutines
+	nexusCalls sync.WaitGroup // goroutines of call, running a nexus call on c
+
+	done     chan struct{} // closed by stop: the Service is done with c
+	stopOnce sync.Once
+
+	lost     chan struct{} // closed by fail: Run replaces the connection
+	lostErr  error         // why; written before lost is closed
+	lostOnce sync.Once
+
+	reportMu sync.Mutex
+	reports  []error       // for Run to report
+	reported chan struct{} // capacity 1: a report was queued
+}
+
+func newConn(c *client.Client) *conn {
+	return &conn{
+		c:          c,
+		registered: map[string]bool{},
+		retrying:   map[string]chan struct{}{},
+		done:       make(chan struct{}),
+		lost:       make(chan struct{}),
+		reported:   make(chan struct{}, 1),
+	}
+}
+
+// call runs f, a nexus call on cn.c, and returns its error; but it gives
+// up and returns an error wrapping client.ErrNotConn when the session
+// ends or cn is stopped, client.ErrReplyTimeout after d, or errStopped
+// when stop (which may be nil) is closed. nexus v3.3.0 sends its requests
+// on the session's channel without a guard (client.go:583, 646): once
+// the router is gone, nothing reads it and the send blocks for good. So f
+// runs on its own goroutine, which ends when the Service closes the
+// client (see conn.close). The Service closes every client on which it
+// gave up a call.
+func (cn *conn) call(d time.Duration, stop <-chan struct{}, f func() error) error {
+	res := make(chan error, 1)
+	cn.nexusCalls.Add(1)
+	go func() {
+		defer cn.nexusCalls.Done()
+		defer func() {
+			// Closing the client closes the session's channel: a send
+			// still blocked on it panics. conn.close takes what such a
+			// send sends before it closes the client, so this is the
+			// fallback.
+			if r := recover(); r != nil {
+				if e, ok := r.(runtime.Error); !ok || e.Error() != "send on closed channel" {
+					panic(r)
+				}
+				res <- fmt.Errorf("%w: %v", client.ErrNotConn, r)
+			}
+		}()
+		res <- f()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-res:
+		return err
+	case <-cn.c.Done():
+	case <-cn.done:
+	case <-t.C:
+		return fmt.Errorf("%w: no answer from the router within %v", client.ErrReplyTimeout, d)
+	case <-stop:
+		return errStopped
+	}
+	select {
+	case err := <-res: // f ended in the same instant
+		return err
+	default:
+		return fmt.Errorf("%w: the connection ended", client.ErrNotConn)
+	}
+}
+
+// errStopped is returned by conn.call when its stop channel is closed.
+var errStopped = errors.New("wampfn: service stopping")
+
+// isConnTrouble tells a registration that failed because of the
+// connection from one that the router refused (with an ERROR, for which
+// nexus returns a plain error).
+func isConnTrouble(c *client.Client, err error) bool {
+	return !c.Connected() || errors.Is(err, client.ErrNotConn) || errors.Is(err, client.ErrReplyTimeout) ||
+		errors.Is(err, errStopped)
+}
+
+// stop cancels cn's retries and its calls in flight.
+func (cn *conn) stop() { cn.stopOnce.Do(func() { close(cn.done) }) }
+
+// fail makes Run replace cn, reporting err, unless the session has
+// already ended (Run then reports that).
+func (cn *conn) fail(err error) {
+	if !cn.c.Connected() {
+		return
+	}
+	cn.lostOnce.Do(func() {
+		cn.lostErr = err
+		close(cn.lost)
+	})
+}
+
+// queue queues err for Run to report.
+func (cn *conn) queue(err error) {
+	cn.reportMu.Lock()
+	cn.reports = append(cn.reports, err)
+	cn.reportMu.Unlock()
+	select {
+	case cn.reported <- struct{}{}:
+	default:
+	}
+}
+
+func (cn *conn) takeReports() []error {
+	cn.reportMu.Lock()
+	defer cn.reportMu.Unlock()
+	errs := cn.reports
+	cn.reports = nil
+	return errs
+}
+
+// closeGrace is how long conn.close waits for the nexus calls it gave up
+// on before it closes the client on a session that is still up; and
+// closeAfterSession how long it waits, once the session is over, for
+// nexus's Client.Close to finish.
+const (
+	closeGrace        = time.Second
+	closeAfterSession = 5 * time.Second
+)
+
+// close stops cn, closes its client and waits for every nexus call that
+// the Service made on it to return. It returns an error, leaving a
+// goroutine behind, only when nexus's Client.Close has not finished
+// closeAfterSession after the session ended (a WebSocket write blocked
+// for good on a router frozen mid-connection: nexus sets no write
+// deadline, and its Close waits for that write).
+//
+// A nexus call that the Service gave up on may be blocked for good
+// sending on the session's channel, which nobody reads once the router is
+// gone; so may nexus's receive loop (it answers an invocation for an
+// unknown registration with an unguarded send), which Close waits for.
+// Closing the session's channel ends such a send with a panic, which call
+// recovers, but the race detector reports a send that a close ends as a
+// data race. So once the session is over, and only then, close takes and
+// drops what is sent on that channel: nothing sent there can reach the
+// router any more.
+func (cn *conn) close() error {
+	cn.stop()
+	cn.retries.Wait()
+	returned := make(chan struct{}) // every call has returned
+	go func() {
+		cn.nexusCalls.Wait()
+		close(returned)
+	}()
+	stopDrain, draining := drainWhenOver(cn.c)
+	t := time.NewTimer(closeGrace)
+	select {
+	case <-returned:
+	case <-cn.c.Done():
+		// The calls return once their sends are taken.
+		if draining {
+			<-returned
+		}
+	case <-t.C:
+		// The router is connected but does not answer them: Close ends
+		// the session (nexus bounds its GOODBYE), and they return.
+	}
+	t.Stop()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		cn.c.Close()
+	}()
+	select {
+	case <-closed:
+	case <-cn.c.Done():
+		t := time.NewTimer(closeAfterSession)
+		defer t.Stop()
+		select {
+		case <-closed:
+		case <-t.C:
+			go func() {
+				<-closed
+				stopDrain()
+			}()
+			return fmt.Errorf("wampfn: closing the connection: nexus's Client.Close has not returned %v after the session ended; leaving it behind", closeAfterSession)
+		}
+	}
+	stopDrain()
+	<-returned
+	return nil
+}
+
+// drainWhenOver takes and drops, once c's session is over, what is sent
+// on the session's channel, until stop is called or the client closes
+// the channel. draining is false when c is not laid out as nexus v3.3.0's
+// client is (see sessionSend): then nothing is taken.
+func drainWhenOver(c *client.Client) (stop func(), draining bool) {
+	send := sessionSend(c)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-c.Done():
+		case <-quit:
+			return
+		}
+		if send == nil {
+			return
+		}
+		for {
+			select {
+			case _, ok := <-send:
+				if !ok { // the client is closed
+					return
+				}
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
+	}, send != nil
+}
+
+// sessionSend returns the channel on which c's session sends to the
+// router, for receiving, or nil if c is not laid out as nexus v3.3.0's
+// client is. nexus gives no access to it: this reads the unexported field
+// sess (a *wamp.Session, checked), and turns the send-only channel it
+// returns into a bidirectional one, which has the same representation.
+func sessionSend(c *client.Client) chan wamp.Message {
+	f := reflect.ValueOf(c).Elem().FieldByName("sess")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*wamp.Session]() || f.IsNil() {
+		return nil
+	}
+	sess := (*wamp.Session)(f.UnsafePointer())
+	if sess.Peer == nil {
+		return nil
+	}
+	send := sess.Send()
+	return *(*chan wamp.Message)(unsafe.Pointer(&send))
+}
+
+func isClosed[T any](ch <-chan T) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // callTracker keeps the calls in flight, from the start of the function
 // until nexus has queued its answer, so that a graceful shutdown can wait
 // for them and cancel them.
@@ -352,6 +885,8 @@ type callTracker struct {
 	mu        sync.Mutex
 	calls     map[*trackedCall]struct{}
 	empty     chan struct{} // closed when calls becomes empty; nil while it is
+	running   int           // functions that have not returned
+	fnsDone   chan struct{} // closed when running becomes 0; nil while it is
 	cancelled bool          // cancelAll was called: later calls start cancelled
 }
 
@@ -374,6 +909,10 @@ func (t *callTracker) start(parent context.Context) (*trackedCall, context.Conte
 		t.empty = make(chan struct{})
 	}
 	t.calls[call] = struct{}{}
+	if t.running == 0 {
+		t.fnsDone = make(chan struct{})
+	}
+	t.running++
 	return call, ctx
 }
 
@@ -383,6 +922,13 @@ func (t *callTracker) start(parent context.Context) (*trackedCall, context.Conte
 // answer.
 func (t *callTracker) returned(parent context.Context, call *trackedCall) {
 	call.cancel()
+	t.mu.Lock()
+	t.running--
+	if t.running == 0 {
+		close(t.fnsDone)
+		t.fnsDone = nil
+	}
+	t.mu.Unlock()
 	context.AfterFunc(parent, func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
@@ -402,6 +948,17 @@ func (t *callTracker) idle() <-chan struct{} {
 		return closedChan
 	}
 	return t.empty
+}
+
+// fnsReturned returns a channel that is closed when every function has
+// returned (their answers may not be sent yet).
+func (t *callTracker) fnsReturned() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running == 0 {
+		return closedChan
+	}
+	return t.fnsDone
 }
 
 // cancelAll cancels the contexts of the calls in flight and of every call

@@ -3,9 +3,11 @@ package wampfn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,9 +33,14 @@ type wsRouter struct {
 // outQueue sizes the router's per-session outbound queue (0: nexus's 64).
 func startWSRouter(t *testing.T, addr string, outQueue int) *wsRouter {
 	t.Helper()
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: testRealm, AnonymousAuth: true}},
-	}, quietLogger)
+	return startWSRouterRealm(t, addr, outQueue, &router.RealmConfig{URI: testRealm, AnonymousAuth: true})
+}
+
+// startWSRouterRealm is startWSRouter with the test realm configured by
+// realm.
+func startWSRouterRealm(t *testing.T, addr string, outQueue int, realm *router.RealmConfig) *wsRouter {
+	t.Helper()
+	r, err := router.NewRouter(&router.Config{RealmConfigs: []*router.RealmConfig{realm}}, quietLogger)
 	require.NoError(t, err)
 	var ln net.Listener
 	// The port of a stopped router may take a moment to be free again.
@@ -102,10 +109,10 @@ func (l *errorLog) all() []error {
 }
 
 // runService runs s in a goroutine. The returned stop cancels Run's ctx
-// and returns Run's result (or an error after 20s) and how long Run took
-// to return; it is safe to call from any goroutine, more than once, and is
+// and returns how long Run took to return and Run's result (or an error
+// after 20s); it is safe to call from any goroutine, more than once, and is
 // called at test cleanup.
-func runService(t *testing.T, s *Service) (stop func() (error, time.Duration)) {
+func runService(t *testing.T, s *Service) (stop func() (time.Duration, error)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -113,7 +120,7 @@ func runService(t *testing.T, s *Service) (stop func() (error, time.Duration)) {
 	var once sync.Once
 	var err error
 	var took time.Duration
-	stop = func() (error, time.Duration) {
+	stop = func() (time.Duration, error) {
 		once.Do(func() {
 			start := time.Now()
 			cancel()
@@ -124,10 +131,10 @@ func runService(t *testing.T, s *Service) (stop func() (error, time.Duration)) {
 			}
 			took = time.Since(start)
 		})
-		return err, took
+		return took, err
 	}
 	t.Cleanup(func() {
-		if err, _ := stop(); err != nil {
+		if _, err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
@@ -237,7 +244,7 @@ func TestServiceRouterLoss(t *testing.T) {
 	require.True(t, lost, "the Service did not report the lost connection; it reported %v", errs.all())
 
 	// Nothing in flight: the shutdown does not wait for its timeout.
-	err, took := stop()
+	took, err := stop()
 	require.NoError(t, err)
 	require.Less(t, took, 5*time.Second)
 }
@@ -317,7 +324,7 @@ func TestServiceGracefulShutdown(t *testing.T) {
 	runDone := make(chan runResult, 1)
 	shutdownAt := time.Now()
 	go func() {
-		err, took := stop()
+		took, err := stop()
 		runDone <- runResult{err, took}
 	}()
 
@@ -383,7 +390,7 @@ func TestServiceRegister(t *testing.T) {
 		wantErr   error  // errors.Is, when set
 		wantMsg   string // substring of the message
 	}{
-		{name: "empty URI", procedure: "", fn: ping, wantMsg: "empty procedure URI"},
+		{name: "empty URI", procedure: "", fn: ping, wantMsg: "invalid procedure URI: empty"},
 		{name: "bad signature", procedure: "test.register.bad", fn: func(chan int) {}, wantErr: ErrSignature},
 		{name: "not a func", procedure: "test.register.bad", fn: 42, wantErr: ErrSignature},
 		{name: "duplicate", procedure: "test.register.ping", fn: ping, wantMsg: "already has this procedure"},
@@ -421,7 +428,7 @@ func TestServiceRegister(t *testing.T) {
 	require.NoError(t, caller.Unregister("test.register.taken"))
 	require.NoError(t, s.Register("test.register.taken", ping), "the rejected procedure was kept")
 
-	err, _ = stop()
+	_, err = stop()
 	require.NoError(t, err)
 	require.ErrorIs(t, s.Register("test.register.after", ping), ErrServiceStopped)
 }
@@ -454,6 +461,216 @@ func TestServiceRegistrationRetried(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 }
 
+// countDials returns dial, counting its calls in n.
+func countDials(dial func(ctx context.Context) (*client.Client, error), n *atomic.Int32) func(ctx context.Context) (*client.Client, error) {
+	return func(ctx context.Context) (*client.Client, error) {
+		n.Add(1)
+		return dial(ctx)
+	}
+}
+
+// callString calls procedure on c once and returns its first result.
+func callString(c *client.Client, procedure string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := c.Call(ctx, procedure, nil, nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	if len(res.Arguments) != 1 {
+		return "", fmt.Errorf("want one result, got %v", res.Arguments)
+	}
+	s, _ := res.Arguments[0].(string)
+	return s, nil
+}
+
+// A registration that the router refuses because another callee holds
+// the procedure with a non-shared registration neither ends the
+// connection nor stops the other procedures: it is reported and retried
+// on the same connection until the other callee lets it go.
+func TestServiceRefusedRegistration(t *testing.T) {
+	noLeaks(t)
+	r := startWSRouter(t, "127.0.0.1:0", 0)
+	other := r.caller(t)
+	require.NoError(t, other.Register("test.refused.held", func(context.Context, *wamp.Invocation) client.InvokeResult {
+		return client.InvokeResult{Args: wamp.List{"other"}}
+	}, nil))
+
+	var errs errorLog
+	var dials atomic.Int32
+	s := NewService(countDials(wsDial(r.url()), &dials),
+		WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	require.NoError(t, s.Register("test.refused.a", func() string { return "a" }))
+	require.NoError(t, s.Register("test.refused.held", func() string { return "service" }))
+	require.NoError(t, s.Register("test.refused.b", func() string { return "b" }))
+	runService(t, s)
+
+	caller := r.caller(t)
+	callUntil(t, caller, "test.refused.a", nil, 10*time.Second)
+	callUntil(t, caller, "test.refused.b", nil, 10*time.Second)
+
+	// The refusal and several retries are reported, while the other
+	// procedures stay callable on the same connection.
+	require.Eventually(t, func() bool {
+		for _, procedure := range []string{"test.refused.a", "test.refused.b"} {
+			if got, err := callString(caller, procedure); err != nil || got != procedure[len(procedure)-1:] {
+				return false
+			}
+		}
+		return len(errs.all()) >= 4
+	}, 10*time.Second, 20*time.Millisecond, "reported: %v", errs.all())
+	for _, err := range errs.all() {
+		require.ErrorIs(t, err, ErrRegistrationRefused)
+		require.ErrorContains(t, err, "wampfn: register test.refused.held: refused by the router")
+		require.ErrorContains(t, err, string(wamp.ErrProcedureAlreadyExists))
+	}
+	require.EqualValues(t, 1, dials.Load(), "the Service reconnected")
+	got, err := callString(caller, "test.refused.held")
+	require.NoError(t, err)
+	require.Equal(t, "other", got)
+
+	// Once the other callee lets it go, the retry registers it.
+	require.NoError(t, other.Unregister("test.refused.held"))
+	require.Eventually(t, func() bool {
+		got, err := callString(caller, "test.refused.held")
+		return err == nil && got == "service"
+	}, 10*time.Second, 20*time.Millisecond)
+	for _, procedure := range []string{"test.refused.a", "test.refused.b"} {
+		got, err := callString(caller, procedure)
+		require.NoError(t, err)
+		require.Equal(t, procedure[len(procedure)-1:], got)
+	}
+	require.EqualValues(t, 1, dials.Load(), "the Service reconnected")
+}
+
+// A router with strict URI checking refuses a loose URI (upper case),
+// which Service.Register accepts: the refusal is reported and the other
+// procedures are served.
+func TestServiceStrictURIRouter(t *testing.T) {
+	noLeaks(t)
+	r := startWSRouterRealm(t, "127.0.0.1:0", 0, &router.RealmConfig{URI: testRealm, AnonymousAuth: true, StrictURI: true})
+	var errs errorLog
+	var dials atomic.Int32
+	s := NewService(countDials(wsDial(r.url()), &dials),
+		WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	require.NoError(t, s.Register("test.strict.getUser", func() string { return "loose" }))
+	require.NoError(t, s.Register("test.strict.get_user", func() string { return "strict" }))
+	runService(t, s)
+
+	caller := r.caller(t)
+	res := callUntil(t, caller, "test.strict.get_user", nil, 10*time.Second)
+	require.Equal(t, wamp.List{"strict"}, res.Arguments)
+	require.Eventually(t, func() bool { return len(errs.all()) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	for _, err := range errs.all() {
+		require.ErrorIs(t, err, ErrRegistrationRefused)
+		require.ErrorContains(t, err, "wampfn: register test.strict.getUser: refused by the router")
+		require.ErrorContains(t, err, string(wamp.ErrInvalidURI))
+	}
+	_, err := caller.Call(context.Background(), "test.strict.getUser", nil, nil, nil, nil)
+	require.Equal(t, wamp.ErrNoSuchProcedure, callErr(t, err).Error)
+	res, err = caller.Call(context.Background(), "test.strict.get_user", nil, nil, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, wamp.List{"strict"}, res.Arguments)
+	require.EqualValues(t, 1, dials.Load(), "the Service reconnected")
+}
+
+// Service.Register checks the URI before Run, with the rules of the
+// registration's match policy.
+func TestServiceRegisterURI(t *testing.T) {
+	noLeaks(t)
+	r := startWSRouter(t, "127.0.0.1:0", 0)
+	var errs errorLog
+	s := NewService(wsDial(r.url()), WithErrorHandler(errs.add))
+	ping := func() string { return "pong" }
+	for _, tc := range []struct {
+		name, uri string
+		opts      []Option
+		wantErr   string
+	}{
+		{name: "empty", uri: "", wantErr: "wampfn: register: invalid procedure URI: empty"},
+		{name: "empty prefix", uri: "", opts: []Option{WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchPrefix})}, wantErr: "invalid procedure URI: empty"},
+		{name: "empty component", uri: "a..b", wantErr: "wampfn: register a..b: invalid procedure URI: component 1 is empty"},
+		{name: "white space", uri: "with space", wantErr: `wampfn: register with space: invalid procedure URI: component 0 ("with space") contains ' '`},
+		{name: "reserved", uri: "wamp.x", wantErr: `wampfn: register wamp.x: invalid procedure URI: the prefix "wamp." is reserved for the router`},
+		{name: "hash", uri: "#", wantErr: `wampfn: register #: invalid procedure URI: component 0 ("#") contains '#'`},
+		{name: "prefix without match", uri: "test.uri.prefix.", wantErr: `component 3 is empty (register with match "prefix"`},
+		{name: "wildcard as prefix", uri: "test.uri..wild", opts: []Option{WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchPrefix})}, wantErr: "component 2 is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorContains(t, s.Register(tc.uri, ping, tc.opts...), tc.wantErr)
+		})
+	}
+	require.NoError(t, s.Register("test.uri.prefix.", ping, WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchPrefix})))
+	require.NoError(t, s.Register("test.uri..wild", ping, WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchWildcard})))
+	require.NoError(t, s.Register("test.uri.camelCase", ping))
+
+	runService(t, s)
+	caller := r.caller(t)
+	callUntil(t, caller, "test.uri.prefix.anything", nil, 10*time.Second)
+	callUntil(t, caller, "test.uri.x.wild", nil, 10*time.Second)
+	callUntil(t, caller, "test.uri.camelCase", nil, 10*time.Second)
+	require.Empty(t, errs.all())
+}
+
+func TestServiceUnregister(t *testing.T) {
+	noLeaks(t)
+	r := startWSRouter(t, "127.0.0.1:0", 0)
+	other := r.caller(t)
+	require.NoError(t, other.Register("test.unreg.held", func(context.Context, *wamp.Invocation) client.InvokeResult {
+		return client.InvokeResult{Args: wamp.List{"other"}}
+	}, nil))
+	var errs errorLog
+	s := NewService(wsDial(r.url()), WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	ping := func() string { return "pong" }
+	for _, procedure := range []string{"test.unreg.before", "test.unreg.live", "test.unreg.held", "test.unreg.keep"} {
+		require.NoError(t, s.Register(procedure, ping))
+	}
+
+	// Before Run, the procedure is only removed.
+	require.NoError(t, s.Unregister("test.unreg.before"))
+	require.EqualError(t, s.Unregister("test.unreg.before"),
+		"wampfn: unregister test.unreg.before: the service has no such procedure")
+	require.EqualError(t, s.Unregister("test.unreg.unknown"),
+		"wampfn: unregister test.unreg.unknown: the service has no such procedure")
+
+	stop := runService(t, s)
+	caller := r.caller(t)
+	callUntil(t, caller, "test.unreg.keep", nil, 10*time.Second)
+	callUntil(t, caller, "test.unreg.live", nil, 10*time.Second)
+	_, err := caller.Call(context.Background(), "test.unreg.before", nil, nil, nil, nil)
+	require.Equal(t, wamp.ErrNoSuchProcedure, callErr(t, err).Error, "a procedure unregistered before Run was registered")
+
+	// While connected, it is unregistered before Unregister returns.
+	require.NoError(t, s.Unregister("test.unreg.live"))
+	_, err = caller.Call(context.Background(), "test.unreg.live", nil, nil, nil, nil)
+	require.Equal(t, wamp.ErrNoSuchProcedure, callErr(t, err).Error)
+	// And it may be registered again.
+	require.NoError(t, s.Register("test.unreg.live", ping))
+	_, err = caller.Call(context.Background(), "test.unreg.live", nil, nil, nil, nil)
+	require.NoError(t, err)
+
+	// A refused procedure is no longer retried once unregistered.
+	require.Eventually(t, func() bool { return len(errs.all()) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, s.Unregister("test.unreg.held"))
+	require.NoError(t, other.Unregister("test.unreg.held"))
+	reported := len(errs.all())
+	time.Sleep(500 * time.Millisecond) // several retry delays
+	_, err = caller.Call(context.Background(), "test.unreg.held", nil, nil, nil, nil)
+	require.Equal(t, wamp.ErrNoSuchProcedure, callErr(t, err).Error, "an unregistered procedure was registered by its retry")
+	// A retry that was under way as Unregister was called may report.
+	require.LessOrEqual(t, len(errs.all()), reported+1, "retried after Unregister: %v", errs.all())
+	for _, err := range errs.all() {
+		require.ErrorIs(t, err, ErrRegistrationRefused)
+	}
+	_, err = caller.Call(context.Background(), "test.unreg.keep", nil, nil, nil, nil)
+	require.NoError(t, err)
+
+	_, err = stop()
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Unregister("test.unreg.keep"), ErrServiceStopped)
+	require.ErrorIs(t, s.Unregister("test.unreg.unknown"), ErrServiceStopped)
+}
+
 // Without a router, Run retries with growing delays and still returns
 // promptly when its ctx is cancelled.
 func TestServiceUnreachableRouter(t *testing.T) {
@@ -477,7 +694,7 @@ func TestServiceUnreachableRouter(t *testing.T) {
 		defer mu.Unlock()
 		return len(at) >= 6
 	}, 10*time.Second, 10*time.Millisecond)
-	err, took := stop()
+	took, err := stop()
 	require.NoError(t, err)
 	require.Less(t, took, 2*time.Second)
 
@@ -492,4 +709,110 @@ func TestServiceUnreachableRouter(t *testing.T) {
 
 func TestServiceNilDial(t *testing.T) {
 	require.ErrorContains(t, NewService(nil).Run(context.Background()), "nil dial")
+}
+
+// wsDialTimeout is wsDial with the client's ResponseTimeout set, which
+// bounds how long nexus waits for the router's answer, and for its
+// GOODBYE in Client.Close.
+func wsDialTimeout(url string, responseTimeout time.Duration) func(ctx context.Context) (*client.Client, error) {
+	return func(ctx context.Context) (*client.Client, error) {
+		return client.ConnectNet(ctx, url, client.Config{
+			Realm: testRealm, Logger: quietLogger, Serialization: serialize.JSON,
+			ResponseTimeout: responseTimeout,
+		})
+	}
+}
+
+// Run returns within its bound when its ctx is cancelled in the same
+// instant as the router goes away (as on a machine's shutdown), and when
+// the router is gone just before the shutdown starts, before the client
+// has noticed; and it leaves no goroutine behind. nexus v3.3.0's
+// Client.Unregister blocks for good when the session ends between its
+// check of the connection and its send, which a shutdown racing the
+// router's death hits in about 1 round in 50 here; each round unregisters
+// a dozen procedures to widen the window, and the rounds of "together"
+// delay the cancellation by 0 to 750 µs to sweep over the instant the
+// router's close reaches the client.
+func TestServiceShutdownRouterDies(t *testing.T) {
+	noLeaks(t)
+	rounds := 60
+	if testing.Short() {
+		rounds = 10
+	}
+	const (
+		responseTimeout = 500 * time.Millisecond
+		shutdownTimeout = 300 * time.Millisecond
+		// 1s to unregister, 2 × responseTimeout for nexus's GOODBYE wait,
+		// and a generous margin for a loaded machine under -race.
+		bound = time.Second + 2*responseTimeout + 5*time.Second
+	)
+	for _, variant := range []string{"together", "router first"} {
+		for round := range rounds {
+			started := make(chan struct{}, 1)
+			block := func(ctx context.Context) error {
+				started <- struct{}{}
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			r := startWSRouter(t, "127.0.0.1:0", 0)
+			s := NewService(wsDialTimeout(r.url(), responseTimeout),
+				WithShutdownTimeout(shutdownTimeout), WithBackoff(time.Millisecond, 5*time.Millisecond),
+				WithErrorHandler(func(error) {}))
+			require.NoError(t, s.Register("test.die.block", block))
+			require.NoError(t, s.Register("test.die.ping", func() string { return "pong" }))
+			for i := range 10 {
+				require.NoError(t, s.Register(fmt.Sprintf("test.die.p%d", i), func() {}))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			runDone := make(chan error, 1)
+			go func() { runDone <- s.Run(ctx) }()
+
+			caller, err := wsDial(r.url())(context.Background())
+			require.NoError(t, err)
+			callUntil(t, caller, "test.die.ping", nil, 10*time.Second)
+			callDone := make(chan struct{})
+			go func() {
+				defer close(callDone)
+				caller.Call(context.Background(), "test.die.block", nil, nil, nil, nil)
+			}()
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s, round %d: the call did not start", variant, round)
+			}
+
+			var at time.Time
+			if variant == "together" {
+				delay := time.Duration(round%16) * 50 * time.Microsecond
+				release := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					<-release
+					if delay > 0 {
+						time.Sleep(delay)
+					}
+					cancel()
+				}()
+				go func() { defer wg.Done(); <-release; r.stop() }()
+				at = time.Now()
+				close(release)
+				wg.Wait()
+			} else {
+				r.stop()
+				at = time.Now()
+				cancel()
+			}
+			select {
+			case err := <-runDone:
+				require.NoError(t, err, "%s, round %d", variant, round)
+			case <-time.After(bound):
+				t.Fatalf("%s, round %d: Run did not return within %v of the shutdown", variant, round, bound)
+			}
+			require.Less(t, time.Since(at), bound, "%s, round %d", variant, round)
+			caller.Close()
+			<-callDone
+		}
+	}
 }
