@@ -233,48 +233,42 @@ func isFinal(m wamp.Message) bool {
 type cancelProbe struct {
 	lateReturn time.Duration
 
-	started   chan struct{} // closed after the first successful Send
-	cancelled chan struct{} // closed when the function's ctx is done
-	done      chan struct{} // closed when the function has returned
+	started chan struct{} // closed after the first successful Send
+	done    chan struct{} // closed when the function has returned
 
 	// Set before done is closed.
-	cancelledAt time.Time
-	sent        int
-	sendErr     error         // the error that stopped the loop
-	sendLag     time.Duration // from ctx cancellation to that error
-	againErr    error         // a Send after that
-	againTook   time.Duration
-	ctxErr      error
+	sent int
+	// sentAfterDone is set when a Send begun after ctx was done succeeded;
+	// the loop stops there.
+	sentAfterDone bool
+	sendErr       error // the error that stopped the loop
+	ctxDoneAtErr  bool  // whether ctx was done when Send returned sendErr
+	againErr      error // a Send after that
+	ctxErr        error
 }
 
 func newCancelProbe(lateReturn time.Duration) *cancelProbe {
 	return &cancelProbe{
 		lateReturn: lateReturn,
 		started:    make(chan struct{}),
-		cancelled:  make(chan struct{}),
 		done:       make(chan struct{}),
 	}
 }
 
 func (p *cancelProbe) fn(ctx context.Context, sink ProgressSink[int]) (int, error) {
 	defer close(p.done)
-	stop := context.AfterFunc(ctx, func() {
-		p.cancelledAt = time.Now()
-		close(p.cancelled)
-	})
-	defer stop()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
-		if err := sink.Send(p.sent); err != nil {
-			failedAt := time.Now()
+		doneBefore := ctx.Err() != nil
+		err := sink.Send(p.sent)
+		if err != nil {
 			p.sendErr = err
-			select {
-			case <-p.cancelled:
-				p.sendLag = failedAt.Sub(p.cancelledAt)
-			case <-time.After(time.Second): // Send failed though ctx is not done
-				p.sendLag = -1
-			}
+			p.ctxDoneAtErr = ctx.Err() != nil
+			break
+		}
+		if doneBefore {
+			p.sentAfterDone = true
 			break
 		}
 		if p.sent++; p.sent == 1 {
@@ -285,17 +279,16 @@ func (p *cancelProbe) fn(ctx context.Context, sink ProgressSink[int]) (int, erro
 		case <-ctx.Done():
 		}
 	}
-	start := time.Now()
 	p.againErr = sink.Send(-1)
-	p.againTook = time.Since(start)
 	p.ctxErr = ctx.Err()
 	time.Sleep(p.lateReturn)
 	return 42, nil
 }
 
-// check asserts what the function saw: its ctx ended with wantCtxErr,
-// Send failed within a short time of it with an error wrapping it, and a
-// Send after that failed at once.
+// check asserts what the function saw, in order and outcome, not speed:
+// it returned; its ctx ended with wantCtxErr; no Send begun after that
+// succeeded; the Send that failed failed with an error wrapping it, once
+// ctx was done; and a Send after that failed too.
 func (p *cancelProbe) check(t *testing.T, wantCtxErr error) {
 	t.Helper()
 	select {
@@ -304,13 +297,10 @@ func (p *cancelProbe) check(t *testing.T, wantCtxErr error) {
 		t.Fatal("the function is still running 10s after the call ended")
 	}
 	require.ErrorIs(t, p.ctxErr, wantCtxErr)
+	require.False(t, p.sentAfterDone, "Send succeeded though the context was already done")
 	require.ErrorIs(t, p.sendErr, wantCtxErr, "Send's error must wrap the context's")
-	require.NotEqual(t, time.Duration(-1), p.sendLag, "Send failed though the context was not done")
-	// sendLag is measured from when context.AfterFunc ran, which can be
-	// after Send already failed: only its upper end means something.
-	require.Less(t, p.sendLag, 250*time.Millisecond, "Send must fail as soon as the context is done")
-	require.ErrorIs(t, p.againErr, wantCtxErr)
-	require.Less(t, p.againTook, 50*time.Millisecond, "Send after cancellation must not block")
+	require.True(t, p.ctxDoneAtErr, "Send failed though the context was not done")
+	require.ErrorIs(t, p.againErr, wantCtxErr, "Send after cancellation must fail")
 	require.Positive(t, p.sent)
 }
 
@@ -328,6 +318,12 @@ type cancelCase struct {
 	wantArgs    wamp.List
 	wantCtxErr  error
 }
+
+// cancelTimeoutMS is the call timeout of the timeout cases. The test
+// waits for a progressive result before the call ends, so the timeout must
+// leave the call time to start streaming on a slow, loaded machine (under
+// -race on 2 cores): no less than a second.
+const cancelTimeoutMS = 1000
 
 var cancelCases = []cancelCase{
 	{
@@ -360,13 +356,13 @@ var cancelCases = []cancelCase{
 	{
 		name:         "timeout forwarded",
 		registerOpts: wamp.Dict{wamp.OptForwardTimeout: true},
-		callOpts:     wamp.Dict{wamp.OptTimeout: 300},
+		callOpts:     wamp.Dict{wamp.OptTimeout: cancelTimeoutMS},
 		wantURI:      wamp.ErrCanceled,
 		wantCtxErr:   context.DeadlineExceeded,
 	},
 	{
 		name:       "timeout at router",
-		callOpts:   wamp.Dict{wamp.OptTimeout: 300},
+		callOpts:   wamp.Dict{wamp.OptTimeout: cancelTimeoutMS},
 		wantURI:    wamp.ErrTimeout,
 		wantArgs:   wamp.List{"call timeout"},
 		wantCtxErr: context.Canceled,
@@ -506,12 +502,17 @@ func TestCancelDiscardsPromptReturn(t *testing.T) {
 				leakCheck(t)
 				tr := newTestRouter(t, 0)
 				callee := tr.connect(t, via)
+				// started has a token for each run, whether or not its Send
+				// succeeded: with a 20 ms timeout, a slow start may find the
+				// call timed out already, and the caller then gets the
+				// ERROR all the same.
 				started := make(chan struct{}, 1)
 				fn := func(ctx context.Context, sink ProgressSink[int]) (int, error) {
-					if err := sink.Send(1); err != nil {
+					err := sink.Send(1)
+					started <- struct{}{}
+					if err != nil {
 						return 0, err
 					}
-					started <- struct{}{}
 					<-ctx.Done()
 					return 42, nil
 				}
@@ -524,7 +525,11 @@ func TestCancelDiscardsPromptReturn(t *testing.T) {
 				}
 				for range rounds {
 					id := wc.call(proc, tc.callOpts)
-					<-started
+					select {
+					case <-started:
+					case <-time.After(10 * time.Second):
+						t.Fatalf("call %d: the function did not run within 10s", id)
+					}
 					if tc.mode != "" {
 						wc.cancel(id, tc.mode)
 					}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -61,16 +60,29 @@ func (w *readyWatcher) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// goCommand returns the go command's path: the one on PATH (go test puts
+// its own first), else $GOROOT/bin/go; "" when there is neither. It does
+// not use runtime.GOROOT, which is deprecated.
+func goCommand() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
 // startCallees builds internal/testcallee and starts n processes of it
 // serving scaleOutProcedure on wr; they are stopped at test cleanup.
 func startCallees(t *testing.T, wr *wsRouter, n int) []*calleeProcess {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			t.Skip("no go command to build internal/testcallee")
-		}
+	goTool := goCommand()
+	if goTool == "" {
+		t.Skip("no go command to build internal/testcallee (not on PATH, none in $GOROOT/bin)")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "testcallee")

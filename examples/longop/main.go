@@ -39,11 +39,15 @@ const procedure = "com.myapp.longop"
 
 // longop sends 0..n-1, one per interval, when the caller wants progress,
 // else waits n intervals; then it returns n. It stops at once when the
-// call is cancelled.
+// call is cancelled. A negative n ends the call with
+// wamp.error.invalid_argument.
 func longop(interval time.Duration) func(ctx context.Context, n int, sink wampfn.ProgressSink[int]) (int, error) {
 	return func(ctx context.Context, n int, sink wampfn.ProgressSink[int]) (int, error) {
 		if n < 0 {
-			return 0, &wampfn.Error{URI: wamp.ErrInvalidArgument, Args: wamp.List{fmt.Sprintf("argument 0 (n): must not be negative, got %d", n)}}
+			// An *ArgumentError ends the call with wamp.error.invalid_argument
+			// and "argument 0 (n): ..."; a *wampfn.Error must not use a
+			// "wamp." URI.
+			return 0, &wampfn.ArgumentError{Index: 0, Name: "n", Msg: fmt.Sprintf("must not be negative, got %d", n)}
 		}
 		t := time.NewTicker(interval)
 		defer t.Stop()

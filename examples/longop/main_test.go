@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"log"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn"
 )
 
 func TestDemo(t *testing.T) {
@@ -43,6 +48,80 @@ func TestBadFlags(t *testing.T) {
 			require.Empty(t, out.String())
 		})
 	}
+}
+
+// TestNegativeN: a negative n is a bad argument. longop reports it as an
+// *wampfn.ArgumentError, not as a *wampfn.Error with a "wamp." URI (which
+// Error's doc forbids), so the caller gets wamp.error.invalid_argument
+// with a message that names the argument, with or without progress.
+func TestNegativeN(t *testing.T) {
+	const wantMsg = "argument 0 (n): must not be negative, got -1"
+
+	_, err := longop(time.Millisecond)(t.Context(), -1, wampfn.ProgressSink[int]{})
+	var argErr *wampfn.ArgumentError
+	require.True(t, errors.As(err, &argErr), "want an *wampfn.ArgumentError, got %T %v", err, err)
+	require.Equal(t, 0, argErr.Index)
+	require.Equal(t, "n", argErr.Name)
+	var appErr *wampfn.Error
+	require.False(t, errors.As(err, &appErr), "a *wampfn.Error must not carry a wamp. URI")
+
+	quiet := log.New(io.Discard, "", 0)
+	r, err := router.NewRouter(&router.Config{
+		RealmConfigs: []*router.RealmConfig{{URI: "realm1", AnonymousAuth: true}},
+	}, quiet)
+	require.NoError(t, err)
+	t.Cleanup(r.Close)
+	connect := func() *client.Client {
+		c, err := client.ConnectLocal(r, client.Config{Realm: "realm1", Logger: quiet})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	callee, caller := connect(), connect()
+	require.NoError(t, wampfn.Register(callee, procedure, longop(time.Millisecond), wampfn.WithParamNames("n")))
+
+	tests := []struct {
+		name     string
+		args     wamp.List
+		kwargs   wamp.Dict
+		progress bool
+	}{
+		{name: "positional", args: wamp.List{-1}},
+		{name: "keyword", kwargs: wamp.Dict{"n": -1}},
+		{name: "with progress", args: wamp.List{-1}, progress: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu       sync.Mutex
+				progress []*wamp.Result
+				onProg   client.ProgressHandler
+			)
+			if tt.progress {
+				// Runs on the client's goroutine: record, assert below.
+				onProg = func(r *wamp.Result) {
+					mu.Lock()
+					progress = append(progress, r)
+					mu.Unlock()
+				}
+			}
+			res, err := caller.Call(t.Context(), procedure, nil, tt.args, tt.kwargs, onProg)
+			require.Nil(t, res)
+			var rpcErr client.RPCError
+			require.True(t, errors.As(err, &rpcErr), "want a WAMP ERROR, got %v", err)
+			require.Equal(t, wamp.ErrInvalidArgument, rpcErr.Err.Error)
+			require.Equal(t, wamp.List{wantMsg}, rpcErr.Err.Arguments)
+			mu.Lock()
+			defer mu.Unlock()
+			require.Empty(t, progress)
+		})
+	}
+
+	// The demonstration call with -n -1 reports the same error.
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, run(t.Context(), []string{"-n", "-1", "-interval", "1ms"}, &out, &errOut))
+	require.Equal(t, "longop: call failed: wamp.error.invalid_argument ["+wantMsg+"]\n", errOut.String())
+	require.Empty(t, out.String())
 }
 
 // TestListen serves longop with -listen and calls it over WebSocket, with
