@@ -3,6 +3,7 @@ package wampfn
 import (
 	"encoding"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -43,11 +44,7 @@ func decoderFor(t reflect.Type) (*decoder, error) { return decoders.get(t) }
 func makeDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface &&
 		reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		var base decodeFunc
-		if t.Kind() != reflect.Struct {
-			base, _ = makeKindDecodeFunc(t, b)
-		}
-		return textDecoder(t, base), nil
+		return textDecoder(t), nil
 	}
 	return makeKindDecodeFunc(t, b)
 }
@@ -109,7 +106,7 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be decoded from a WAMP value", t)}
 }
 
-// argErr returns the ArgumentError for a value that does not fit t.
+// mismatch returns the ArgumentError for a value that does not fit t.
 func mismatch(src any, t reflect.Type) error {
 	return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String()}
 }
@@ -118,16 +115,27 @@ func outOfRange(src any, t reflect.Type) error {
 	return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": out of range"}
 }
 
-// inside prefixes the path of an ArgumentError from a nested value with
-// seg, a dict key or a "[i]" index.
+func inexact(src any, t reflect.Type) error {
+	return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": not exactly representable"}
+}
+
+// inside prefixes the path of an *ArgumentError or *encodeError from a
+// nested value with seg, a dict key or a "[i]" index.
 func inside(err error, seg string) error {
-	if ae, ok := err.(*ArgumentError); ok {
-		switch {
-		case ae.Path == "", ae.Path[0] == '[':
-			ae.Path = seg + ae.Path
-		default:
-			ae.Path = seg + "." + ae.Path
-		}
+	var path *string
+	switch e := err.(type) {
+	case *ArgumentError:
+		path = &e.Path
+	case *encodeError:
+		path = &e.Path
+	default:
+		return err
+	}
+	switch {
+	case *path == "", (*path)[0] == '[':
+		*path = seg + *path
+	default:
+		*path = seg + "." + *path
 	}
 	return err
 }
@@ -201,41 +209,70 @@ func decodeBool(src any, dst reflect.Value, _ int) error {
 // 2^63 as a float64: the first float64 above every int64.
 const twoTo63 = 9223372036854775808.0
 
-func decodeInt(src any, dst reflect.Value, _ int) error {
-	var i int64
+// A numKind says which of number's results holds a number.
+type numKind uint8
+
+const (
+	notNumber numKind = iota
+	signedNumber
+	unsignedNumber
+	floatNumber
+)
+
+// number normalises a number as the transports deliver it (int64 and
+// uint64 from JSON, msgpack and CBOR; float64; any Go integer or float
+// type from an in-process caller) into i, u or f, as k says. Every
+// decoder of numbers starts here, then checks its destination's range.
+func number(src any) (k numKind, i int64, u uint64, f float64) {
 	switch x := src.(type) {
 	case int64:
-		i = x
+		return signedNumber, x, 0, 0
 	case uint64:
-		if x > math.MaxInt64 {
-			return outOfRange(src, dst.Type())
-		}
-		i = int64(x)
-	case int:
-		i = int64(x)
+		return unsignedNumber, 0, x, 0
 	case float64:
-		if x != math.Trunc(x) || math.IsInf(x, 0) {
-			return mismatch(src, dst.Type())
-		}
-		if x < -twoTo63 || x >= twoTo63 {
+		return floatNumber, 0, 0, x
+	case int:
+		return signedNumber, int64(x), 0, 0
+	case bool, string, nil:
+		return notNumber, 0, 0, 0
+	}
+	rv := reflect.ValueOf(src)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return signedNumber, rv.Int(), 0, 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return unsignedNumber, 0, rv.Uint(), 0
+	case reflect.Float32, reflect.Float64:
+		return floatNumber, 0, 0, rv.Float()
+	}
+	return notNumber, 0, 0, 0
+}
+
+// exactInt64 returns f as an int64 when f is an integer in int64's range.
+func exactInt64(f float64) (int64, bool) {
+	if f != math.Trunc(f) || f < -twoTo63 || f >= twoTo63 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+func decodeInt(src any, dst reflect.Value, _ int) error {
+	k, i, u, f := number(src)
+	switch k {
+	case notNumber:
+		return mismatch(src, dst.Type())
+	case unsignedNumber:
+		if u > math.MaxInt64 {
 			return outOfRange(src, dst.Type())
 		}
-		i = int64(x)
-	default:
-		rv := reflect.ValueOf(src)
-		switch rv.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			i = rv.Int()
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			u := rv.Uint()
-			if u > math.MaxInt64 {
-				return outOfRange(src, dst.Type())
-			}
-			i = int64(u)
-		case reflect.Float32:
-			return decodeInt(rv.Float(), dst, 0)
-		default:
+		i = int64(u)
+	case floatNumber:
+		if f != math.Trunc(f) || math.IsInf(f, 0) {
 			return mismatch(src, dst.Type())
+		}
+		var ok bool
+		if i, ok = exactInt64(f); !ok {
+			return outOfRange(src, dst.Type())
 		}
 	}
 	if dst.OverflowInt(i) {
@@ -246,44 +283,23 @@ func decodeInt(src any, dst reflect.Value, _ int) error {
 }
 
 func decodeUint(src any, dst reflect.Value, _ int) error {
-	var u uint64
-	switch x := src.(type) {
-	case uint64:
-		u = x
-	case int64:
-		if x < 0 {
+	k, i, u, f := number(src)
+	switch k {
+	case notNumber:
+		return mismatch(src, dst.Type())
+	case signedNumber:
+		if i < 0 {
 			return outOfRange(src, dst.Type())
 		}
-		u = uint64(x)
-	case int:
-		if x < 0 {
-			return outOfRange(src, dst.Type())
-		}
-		u = uint64(x)
-	case float64:
-		if x != math.Trunc(x) || math.IsInf(x, 0) {
+		u = uint64(i)
+	case floatNumber:
+		if f != math.Trunc(f) || math.IsInf(f, 0) {
 			return mismatch(src, dst.Type())
 		}
-		if x < 0 || x >= 2*twoTo63 {
+		if f < 0 || f >= 2*twoTo63 {
 			return outOfRange(src, dst.Type())
 		}
-		u = uint64(x)
-	default:
-		rv := reflect.ValueOf(src)
-		switch rv.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			i := rv.Int()
-			if i < 0 {
-				return outOfRange(src, dst.Type())
-			}
-			u = uint64(i)
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			u = rv.Uint()
-		case reflect.Float32:
-			return decodeUint(rv.Float(), dst, 0)
-		default:
-			return mismatch(src, dst.Type())
-		}
+		u = uint64(f)
 	}
 	if dst.OverflowUint(u) {
 		return outOfRange(src, dst.Type())
@@ -292,32 +308,30 @@ func decodeUint(src any, dst reflect.Value, _ int) error {
 	return nil
 }
 
+// decodeFloat takes any float, and an integer only when the destination
+// holds it exactly: a float64 holds every integer up to 2^53, a float32
+// up to 2^24, and larger ones only when they are round enough.
 func decodeFloat(src any, dst reflect.Value, _ int) error {
-	var f float64
-	switch x := src.(type) {
-	case float64:
-		f = x
-	case int64:
-		f = float64(x)
-	case uint64:
-		f = float64(x)
-	case int:
-		f = float64(x)
-	default:
-		rv := reflect.ValueOf(src)
-		switch rv.Kind() {
-		case reflect.Float32, reflect.Float64:
-			f = rv.Float()
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			f = float64(rv.Int())
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			f = float64(rv.Uint())
-		default:
-			return mismatch(src, dst.Type())
+	k, i, u, f := number(src)
+	switch k {
+	case notNumber:
+		return mismatch(src, dst.Type())
+	case signedNumber:
+		if f = float64(i); f >= twoTo63 || int64(f) != i {
+			return inexact(src, dst.Type())
+		}
+	case unsignedNumber:
+		if f = float64(u); f >= 2*twoTo63 || uint64(f) != u {
+			return inexact(src, dst.Type())
 		}
 	}
-	if dst.Kind() == reflect.Float32 && !math.IsInf(f, 0) && dst.OverflowFloat(f) {
-		return outOfRange(src, dst.Type())
+	if dst.Kind() == reflect.Float32 {
+		if !math.IsInf(f, 0) && dst.OverflowFloat(f) {
+			return outOfRange(src, dst.Type())
+		}
+		if k != floatNumber && float64(float32(f)) != f {
+			return inexact(src, dst.Type())
+		}
 	}
 	dst.SetFloat(f)
 	return nil
@@ -449,11 +463,23 @@ func decodeScalarSlice(l wamp.List, p any) bool {
 			case float64:
 				s[i] = x
 			case int64:
-				s[i] = float64(x)
+				if f := float64(x); f < twoTo63 && int64(f) == x {
+					s[i] = f
+				} else {
+					return false
+				}
 			case uint64:
-				s[i] = float64(x)
+				if f := float64(x); f < 2*twoTo63 && uint64(f) == x {
+					s[i] = f
+				} else {
+					return false
+				}
 			case int:
-				s[i] = float64(x)
+				if f := float64(x); f < twoTo63 && int(f) == x {
+					s[i] = f
+				} else {
+					return false
+				}
 			default:
 				return false
 			}
@@ -637,13 +663,18 @@ type fieldDecoder struct {
 // by their json tag name, else their Go name, exactly or else ignoring
 // case; keys that match no field are ignored, as encoding/json does.
 func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
-	fields := structFields(t)
+	fields, err := structFields(t)
+	if err != nil {
+		return nil, err
+	}
 	ordered := make([]*fieldDecoder, 0, len(fields))
 	byName := make(map[string]*fieldDecoder, len(fields))
 	byFold := make(map[string]*fieldDecoder, len(fields))
 	for _, f := range fields {
-		dec, err := b.plan(f.typ)
-		if err != nil {
+		var dec *decoder
+		if f.quoted {
+			dec = &decoder{typ: f.typ, fn: quotedDecoder(f.typ)}
+		} else if dec, err = b.plan(f.typ); err != nil {
 			if ue, ok := err.(*unsupportedTypeError); ok {
 				return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
 			}
@@ -692,18 +723,56 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		if exact == len(d) {
 			return nil
 		}
+		// A key that names a field only ignoring case counts when no key
+		// names that field exactly; two such keys for one field are
+		// ambiguous (a dict has no order to pick the last, as
+		// encoding/json does in an object).
+		var folded map[*fieldDecoder]string
 		for k, v := range d {
 			if byName[k] != nil {
 				continue
 			}
-			if f := byFold[strings.ToLower(k)]; f != nil {
-				if err := decode(f, k, v); err != nil {
-					return err
-				}
+			f := byFold[strings.ToLower(k)]
+			if f == nil || hasKey(d, f.name) {
+				continue
+			}
+			if other, dup := folded[f]; dup {
+				k1, k2 := min(k, other), max(k, other)
+				return &ArgumentError{Msg: fmt.Sprintf("keys %q and %q both name field %s of %s (ignoring case)", k1, k2, f.name, t)}
+			}
+			if folded == nil {
+				folded = make(map[*fieldDecoder]string, 1)
+			}
+			folded[f] = k
+			if err := decode(f, k, v); err != nil {
+				return err
 			}
 		}
 		return nil
 	}, nil
+}
+
+// quotedDecoder decodes a field of type t with the json option ",string":
+// a string holding the value as encoding/json writes it, parsed as
+// strictly as encoding/json parses it (no fraction into an integer, no
+// overflow). null leaves a pointer field nil.
+func quotedDecoder(t reflect.Type) decodeFunc {
+	return func(src any, dst reflect.Value, _ int) error {
+		if src == nil && t.Kind() == reflect.Pointer {
+			dst.SetZero()
+			return nil
+		}
+		s, ok := src.(string)
+		if !ok || isJSONBytes(s) {
+			return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": want a string (json option \",string\")"}
+		}
+		v := reflect.New(t)
+		if err := json.Unmarshal([]byte(s), v.Interface()); err != nil || (t.Kind() == reflect.Pointer && v.Elem().IsNil()) {
+			return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + " (json option \",string\")", Err: err}
+		}
+		dst.Set(v.Elem())
+		return nil
+	}
 }
 
 // fieldByIndex is reflect.Value.FieldByIndex that allocates nil embedded
@@ -725,9 +794,12 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, error) {
 	return v, nil
 }
 
-func textDecoder(t reflect.Type, base decodeFunc) decodeFunc {
+// textDecoder decodes a type implementing encoding.TextUnmarshaler from a
+// string only, as encoding/json does: a number or another value is not a
+// way around the type's own validation.
+func textDecoder(t reflect.Type) decodeFunc {
 	return func(src any, dst reflect.Value, depth int) error {
-		if s, ok := src.(string); ok {
+		if s, ok := src.(string); ok && !isJSONBytes(s) {
 			if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
 				return &ArgumentError{Msg: "cannot use " + describe(src) + " as " + t.String() + ": " + err.Error(), Err: err}
 			}
@@ -735,9 +807,6 @@ func textDecoder(t reflect.Type, base decodeFunc) decodeFunc {
 		}
 		if sameType(src, dst) {
 			return nil
-		}
-		if base != nil {
-			return base(src, dst, depth)
 		}
 		return mismatch(src, t)
 	}

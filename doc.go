@@ -32,25 +32,34 @@
 //
 // The results may be nothing, error, R, (R, error), or several values
 // before the error, each one positional result. A Result as R sets the
-// final Args and Kwargs exactly.
+// final Args and Kwargs exactly. The error result must be declared as
+// error: a result of a concrete error type (*MyErr) is refused, since a
+// nil *MyErr returned as an error is not nil.
 //
-// Channels, funcs, complex numbers, interfaces with methods and maps whose
-// keys are not strings cannot be parameters or results; Register returns
-// an error wrapping ErrSignature that names the parameter.
+// Channels, funcs, complex numbers and maps whose keys are not strings
+// cannot be parameters or results; nor can interfaces with methods, except
+// that progress values and values inside a result (a field, an element)
+// may be of an interface type whose every value is an encoding.TextMarshaler
+// or an error (sent as its message). A result itself of an error type
+// other than error is refused. A struct that embeds a ProgressSink is not
+// one. Register returns an error wrapping ErrSignature that names the
+// procedure, the parameter or result and its type.
 //
 // # Arguments
 //
 // Arguments are converted strictly from the values every serializer
 // delivers (int64, uint64, float64, string, bytes, lists and dicts) into
 // bool, every int, uint and float type, string, []byte, slices, arrays,
-// maps with string keys, structs (from dicts, keyed by json tag, else by
-// field name, ignoring case and unknown keys), pointers, any, time.Time
-// (RFC 3339) and types implementing encoding.TextUnmarshaler (from a
-// string). An integral float (3.0, as JavaScript sends) fits an int; 1.5
-// does not; an integer that overflows its type does not; a string is not a
-// number. Bytes arrive as bytes on msgpack and CBOR and, on JSON, as the
-// WAMP convention's "\x00"+base64 string (a plain base64 string is
-// accepted too). A value that does not fit ends the call with
+// maps with string keys, structs (from dicts, keyed as encoding/json keys
+// them, matching names exactly or else ignoring case, ignoring unknown
+// keys), pointers, any, time.Time (RFC 3339) and types implementing
+// encoding.TextUnmarshaler (from a string only, as encoding/json does). An
+// integral float (3.0, as JavaScript sends) fits an int; 1.5 does not; an
+// integer that overflows its type does not; a float parameter takes an
+// integer only when it holds it exactly (up to 2^53 for float64); a
+// string is not a number. Bytes arrive as bytes on msgpack and CBOR and,
+// on JSON, as the WAMP convention's "\x00"+base64 string (a plain base64
+// string is accepted too). A value that does not fit ends the call with
 // wamp.error.invalid_argument and a message naming the argument:
 //
 //	argument 0 (n): cannot use string "three" as int
@@ -62,9 +71,16 @@
 //
 // Results are sent as plain WAMP values, so an in-process caller sees what
 // a network caller sees: a struct becomes a dict keyed as encoding/json
-// keys it (json tags, omitempty), a []byte becomes serialize.BinaryData,
-// a type implementing encoding.TextMarshaler (time.Time among them)
-// becomes a string, and integers stay integers.
+// keys it (json tags, "-", omitempty, omitzero, ",string", embedded
+// structs with encoding/json's rules for conflicting names), a []byte
+// becomes serialize.BinaryData, a type implementing encoding.TextMarshaler
+// (time.Time among them) becomes a string, a value of a type implementing
+// error becomes its message, and integers stay integers. A value held by
+// an interface (any, error, a ProgressSink[any]'s values, Result's Args
+// and Kwargs) is sent by its dynamic type, as it would be if returned with
+// that type; nil is null. A NaN or an infinity cannot be sent, since JSON
+// cannot carry it: in a result it ends the call with
+// wamp.error.runtime_error naming where it is, and Send refuses it.
 //
 // A returned error ends the call with an ERROR:
 //

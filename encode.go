@@ -2,15 +2,18 @@ package wampfn
 
 import (
 	"encoding"
+	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 )
 
 // An encodeFunc converts a Go value into a plain WAMP value: nil, bool,
-// an integer, a float, string, serialize.BinaryData, wamp.List or
+// an integer, a finite float, string, serialize.BinaryData, wamp.List or
 // wamp.Dict, so that an in-process caller sees the shape a network caller
 // sees. depth counts the containers above v.
 type encodeFunc func(v reflect.Value, depth int) (any, error)
@@ -20,6 +23,7 @@ type encoder = plan[encodeFunc]
 var (
 	encoders          = &planCache[encodeFunc]{}
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	isZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
 )
 
 func init() { encoders.build = makeEncodeFunc }
@@ -27,21 +31,83 @@ func init() { encoders.build = makeEncodeFunc }
 // encoderFor returns the encoder for t, building it on first use.
 func encoderFor(t reflect.Type) (*encoder, error) { return encoders.get(t) }
 
+// An encodeError says why a value could not be sent, and where in it.
+type encodeError struct {
+	Path string // like "items[3].price"; "" for the value itself
+	Msg  string
+	Err  error
+}
+
+func (e *encodeError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return "at " + e.Path + ": " + e.Msg
+}
+
+func (e *encodeError) Unwrap() error { return e.Err }
+
+// describeEncodeError is "result 2 at items[3].price: msg" for what.
+func describeEncodeError(what string, err error) string {
+	if ee, ok := err.(*encodeError); ok && ee.Path != "" {
+		return what + " at " + ee.Path + ": " + ee.Msg
+	}
+	return what + ": " + err.Error()
+}
+
+// encodeFailure returns the error "what at path: msg" for err, an error
+// from an encoder, wrapping err.
+func encodeFailure(what string, err error) error {
+	return &messageError{describeEncodeError(what, err), err}
+}
+
+// messageError is an error with its own message that wraps another.
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }
+
 // isPlain reports whether v goes on the wire as it is.
 func isPlain(v any) bool {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil, bool, string, int, int8, int16, int32, int64,
-		uint, uint8, uint16, uint32, uint64, float32, float64, serialize.BinaryData:
+		uint, uint8, uint16, uint32, uint64, serialize.BinaryData:
 		return true
+	case float64:
+		return isFinite(x)
+	case float32:
+		return isFinite(float64(x))
 	}
 	return false
 }
 
-// encodeAny converts a value of any type into a plain WAMP value.
+func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// notFinite is the error for a NaN or an infinity, which JSON cannot
+// carry: an in-process caller must not see what a network caller cannot.
+func notFinite(v any) error {
+	return &encodeError{Msg: fmt.Sprintf("cannot send %T %v: WAMP values have no NaN or infinities (JSON cannot carry them)", v, v)}
+}
+
+// encodeAny converts a value of any type into a plain WAMP value, by its
+// dynamic type, exactly as a result of that type is converted.
 func encodeAny(v any, depth int) (any, error) {
 	switch x := v.(type) {
 	case nil, bool, string, int, int8, int16, int32, int64,
-		uint, uint8, uint16, uint32, uint64, float32, float64, serialize.BinaryData:
+		uint, uint8, uint16, uint32, uint64, serialize.BinaryData:
+		return v, nil
+	case float64:
+		if !isFinite(x) {
+			return nil, notFinite(x)
+		}
+		return v, nil
+	case float32:
+		if !isFinite(float64(x)) {
+			return nil, notFinite(x)
+		}
 		return v, nil
 	case []byte:
 		return serialize.BinaryData(x), nil
@@ -61,13 +127,13 @@ func encodeAny(v any, depth int) (any, error) {
 func encodeValue(v reflect.Value, depth int) (any, error) {
 	e, err := encoderFor(v.Type())
 	if err != nil {
-		return nil, err
+		return nil, &encodeError{Msg: err.Error()}
 	}
 	return e.fn(v, depth)
 }
 
 func tooDeepResult() error {
-	return fmt.Errorf("wampfn: value nested deeper than %d levels (is it cyclic?)", MaxDepth)
+	return &encodeError{Msg: fmt.Sprintf("value nested deeper than %d levels (is it cyclic?)", MaxDepth)}
 }
 
 // encodeList returns l itself when every element is plain, else a copy
@@ -90,7 +156,7 @@ func encodeList(l []any, depth int) (wamp.List, error) {
 	for i, e := range l {
 		var err error
 		if out[i], err = encodeAny(e, depth+1); err != nil {
-			return nil, err
+			return nil, inside(err, "["+strconv.Itoa(i)+"]")
 		}
 	}
 	return out, nil
@@ -116,15 +182,27 @@ func encodeDict(d map[string]any, depth int) (wamp.Dict, error) {
 	for k, e := range d {
 		var err error
 		if out[k], err = encodeAny(e, depth+1); err != nil {
-			return nil, err
+			return nil, inside(err, k)
 		}
 	}
 	return out, nil
 }
 
+// canEncodeInterface reports whether every value of interface type t can
+// be sent: t is empty, or its method set makes every value an error (sent
+// as its message) or an encoding.TextMarshaler.
+func canEncodeInterface(t reflect.Type) bool {
+	return t.NumMethod() == 0 || t.Implements(errorType) || t.Implements(textMarshalerType)
+}
+
 func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
-	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && t.Implements(textMarshalerType) {
-		return encodeText, nil
+	if t.Kind() != reflect.Interface {
+		switch {
+		case t.Implements(textMarshalerType):
+			return nilOr(t, encodeText), nil
+		case t.Implements(errorType):
+			return nilOr(t, encodeErrorText), nil
+		}
 	}
 	named := t.PkgPath() != ""
 	switch t.Kind() {
@@ -144,16 +222,25 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 		}
 		return encodeInterface, nil
 	case reflect.Float32, reflect.Float64:
-		if named {
-			return func(v reflect.Value, _ int) (any, error) { return v.Float(), nil }, nil
-		}
-		return encodeInterface, nil
+		return func(v reflect.Value, _ int) (any, error) {
+			f := v.Float()
+			if !isFinite(f) {
+				return nil, notFinite(v.Interface())
+			}
+			if named {
+				return f, nil
+			}
+			return v.Interface(), nil
+		}, nil
 	case reflect.String:
 		if named {
 			return func(v reflect.Value, _ int) (any, error) { return v.String(), nil }, nil
 		}
 		return encodeInterface, nil
 	case reflect.Interface:
+		if !canEncodeInterface(t) {
+			return nil, &unsupportedTypeError{t, fmt.Sprintf("interface %s has methods that wampfn cannot send a value by; use any, error, or a concrete type", t)}
+		}
 		return func(v reflect.Value, depth int) (any, error) {
 			if v.IsNil() {
 				return nil, nil
@@ -198,7 +285,7 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 			for i := range l {
 				var err error
 				if l[i], err = elem.fn(v.Index(i), depth+1); err != nil {
-					return nil, err
+					return nil, inside(err, "["+strconv.Itoa(i)+"]")
 				}
 			}
 			return l, nil
@@ -222,7 +309,7 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 			for it := v.MapRange(); it.Next(); {
 				x, err := elem.fn(it.Value(), depth+1)
 				if err != nil {
-					return nil, err
+					return nil, inside(err, it.Key().String())
 				}
 				d[it.Key().String()] = x
 			}
@@ -234,55 +321,140 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
 }
 
+// nilOr returns enc, preceded for a pointer type t by a nil check: a nil
+// pointer is sent as null and its methods are not called.
+func nilOr(t reflect.Type, enc encodeFunc) encodeFunc {
+	if t.Kind() != reflect.Pointer {
+		return enc
+	}
+	return func(v reflect.Value, depth int) (any, error) {
+		if v.IsNil() {
+			return nil, nil
+		}
+		return enc(v, depth)
+	}
+}
+
 func encodeInterface(v reflect.Value, _ int) (any, error) { return v.Interface(), nil }
 
 func encodeText(v reflect.Value, _ int) (any, error) {
 	text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
 	if err != nil {
-		return nil, fmt.Errorf("wampfn: %s.MarshalText: %w", v.Type(), err)
+		return nil, &encodeError{Msg: fmt.Sprintf("%s.MarshalText: %v", v.Type(), err), Err: err}
 	}
 	return string(text), nil
+}
+
+// encodeErrorText sends an error value as its message, which is what a caller
+// can use of it.
+func encodeErrorText(v reflect.Value, _ int) (any, error) {
+	return v.Interface().(error).Error(), nil
 }
 
 type fieldEncoder struct {
 	name      string
 	index     []int
 	omitEmpty bool
-	enc       *encoder
+	isZero    func(reflect.Value) bool // for omitzero; nil without it
+	quoted    bool                     // the json option ",string"
+	enc       *encoder                 // nil when quoted
 }
 
 // structEncoder encodes a struct as a dict keyed the way encoding/json
 // keys it.
 func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
-	var fields []fieldEncoder
-	for _, f := range structFields(t) {
-		enc, err := b.plan(f.typ)
-		if err != nil {
-			if ue, ok := err.(*unsupportedTypeError); ok {
-				return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
-			}
-			return nil, err
+	sfs, err := structFields(t)
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]fieldEncoder, 0, len(sfs))
+	for _, f := range sfs {
+		fe := fieldEncoder{name: f.name, index: f.index, omitEmpty: f.omitEmpty, quoted: f.quoted}
+		if f.omitZero {
+			fe.isZero = zeroTest(f.typ)
 		}
-		fields = append(fields, fieldEncoder{f.name, f.index, f.omitEmpty, enc})
+		if !f.quoted {
+			if fe.enc, err = b.plan(f.typ); err != nil {
+				if ue, ok := err.(*unsupportedTypeError); ok {
+					return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
+				}
+				return nil, err
+			}
+		}
+		fields = append(fields, fe)
 	}
 	return func(v reflect.Value, depth int) (any, error) {
 		if depth >= MaxDepth {
 			return nil, tooDeepResult()
 		}
 		d := make(wamp.Dict, len(fields))
-		for _, f := range fields {
+		for i := range fields {
+			f := &fields[i]
 			fv, ok := fieldOf(v, f.index)
-			if !ok || (f.omitEmpty && isEmptyValue(fv)) {
+			if !ok || (f.omitEmpty && isEmptyValue(fv)) || (f.isZero != nil && f.isZero(fv)) {
 				continue
 			}
-			x, err := f.enc.fn(fv, depth+1)
+			var x any
+			var err error
+			if f.quoted {
+				x, err = encodeQuoted(fv)
+			} else {
+				x, err = f.enc.fn(fv, depth+1)
+			}
 			if err != nil {
-				return nil, err
+				return nil, inside(err, f.name)
 			}
 			d[f.name] = x
 		}
 		return d, nil
 	}, nil
+}
+
+// encodeQuoted encodes a field with the json option ",string": its value
+// as encoding/json writes it, in a string.
+func encodeQuoted(v reflect.Value) (any, error) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, nil
+		}
+		v = v.Elem()
+	}
+	if (v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64) && !isFinite(v.Float()) {
+		return nil, notFinite(v.Interface())
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil, &encodeError{Msg: err.Error(), Err: err}
+	}
+	return string(b), nil
+}
+
+// zeroTest returns encoding/json's test for omitzero on a field of type
+// t: its IsZero method when it has one, else reflect.Value.IsZero.
+func zeroTest(t reflect.Type) func(reflect.Value) bool {
+	switch {
+	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) ||
+				v.Interface().(interface{ IsZero() bool }).IsZero()
+		}
+	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			return v.IsNil() || v.Interface().(interface{ IsZero() bool }).IsZero()
+		}
+	case t.Implements(isZeroerType):
+		return func(v reflect.Value) bool { return v.Interface().(interface{ IsZero() bool }).IsZero() }
+	case reflect.PointerTo(t).Implements(isZeroerType):
+		return func(v reflect.Value) bool {
+			if !v.CanAddr() {
+				c := reflect.New(v.Type()).Elem()
+				c.Set(v)
+				v = c
+			}
+			return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
+		}
+	}
+	return reflect.Value.IsZero
 }
 
 // fieldOf is reflect.Value.FieldByIndex that reports false where a nil

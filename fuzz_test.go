@@ -385,9 +385,12 @@ func FuzzDecode(f *testing.F) {
 			if msg, _ := firstString(res.Args); res.Err != wamp.ErrInvalidArgument || len(res.Args) != 1 || msg == "" {
 				t.Fatalf("%s: bindArgs failed with %q, but the call ended with %s %v", p.fn.Type(), bindErr, res.Err, res.Args)
 			}
+		case res.Err == ErrRuntimeError && len(res.Args) == 1 && strings.Contains(fmt.Sprint(res.Args[0]), "WAMP values have no NaN or infinities"):
+			// A NaN or an infinity decodes (msgpack and CBOR carry
+			// them) but is not sent back: JSON cannot carry it.
 		case res.Err != "":
-			// Everything that decodes must encode back: echo functions
-			// return their arguments.
+			// Everything else that decodes must encode back: echo
+			// functions return their arguments.
 			t.Fatalf("%s: arguments decoded but the call ended with %s %v", p.fn.Type(), res.Err, res.Args)
 		}
 	})

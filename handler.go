@@ -3,8 +3,10 @@ package wampfn
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -25,8 +27,12 @@ type Details struct {
 	CallerAuthID   string
 	CallerAuthRole string
 	// Timeout is the call's timeout as the caller set it, when the
-	// procedure was registered with "forward_timeout": true; 0 otherwise.
-	// The function's context has the matching deadline.
+	// procedure was registered with "forward_timeout": true; 0 otherwise,
+	// and 0 for a value that is not a positive whole number of
+	// milliseconds (one beyond a Duration's range is the largest
+	// Duration). The function's context has a deadline that nexus derives
+	// from the same value (truncating a fraction, and ignoring a value
+	// beyond int64's range).
 	Timeout time.Duration
 }
 
@@ -165,10 +171,39 @@ func (p *procedure) details(inv *wamp.Invocation) Details {
 	}
 	d.CallerAuthID, _ = inv.Details["caller_authid"].(string)
 	d.CallerAuthRole, _ = inv.Details["caller_authrole"].(string)
-	if ms, ok := wamp.AsInt64(inv.Details[wamp.OptTimeout]); ok && ms > 0 {
-		d.Timeout = time.Duration(ms) * time.Millisecond
-	}
+	d.Timeout = timeoutDetail(inv.Details[wamp.OptTimeout])
 	return d
+}
+
+// timeoutDetail reads INVOCATION.Details.timeout, a whole number of
+// milliseconds as any transport delivers it, without wrapping or
+// truncating: a value that is not a positive whole number gives 0, and
+// one beyond time.Duration's range the largest Duration.
+func timeoutDetail(v any) time.Duration {
+	const maxMS = math.MaxInt64 / int64(time.Millisecond)
+	var ms int64
+	switch k, i, u, f := number(v); k {
+	case signedNumber:
+		ms = i
+	case unsignedNumber:
+		ms = int64(min(u, math.MaxInt64))
+	case floatNumber:
+		switch {
+		case f != math.Trunc(f) || f <= 0: // NaN too
+			return 0
+		case f >= twoTo63:
+			ms = math.MaxInt64
+		default:
+			ms = int64(f)
+		}
+	}
+	switch {
+	case ms <= 0:
+		return 0
+	case ms > maxMS:
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // result turns the function's return values into the final YIELD or an
@@ -179,7 +214,7 @@ func (p *procedure) result(out []reflect.Value) client.InvokeResult {
 			res := errorResult(ev.Interface().(error))
 			var err error
 			if res.Args, res.Kwargs, err = (Result{res.Args, res.Kwargs}).encode(); err != nil {
-				return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{"error arguments: " + err.Error()}}
+				return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("error arguments", err)}}
 			}
 			return res
 		}
@@ -187,7 +222,7 @@ func (p *procedure) result(out []reflect.Value) client.InvokeResult {
 	if p.resultIsArgs {
 		args, kwargs, err := out[0].Interface().(Result).encode()
 		if err != nil {
-			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{"result: " + err.Error()}}
+			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("result", err)}}
 		}
 		return client.InvokeResult{Args: args, Kwargs: kwargs}
 	}
@@ -198,7 +233,7 @@ func (p *procedure) result(out []reflect.Value) client.InvokeResult {
 	for i, enc := range p.results {
 		var err error
 		if args[i], err = enc.fn(out[i], 0); err != nil {
-			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{fmt.Sprintf("result %d: %v", i, err)}}
+			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("result "+strconv.Itoa(i), err)}}
 		}
 	}
 	return client.InvokeResult{Args: args}

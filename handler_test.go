@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,6 +151,12 @@ func TestArguments(t *testing.T) {
 		{name: "struct nested error", fn: func(s shape) int { return len(s.Points) }, names: []string{"s"},
 			args:    wamp.List{wamp.Dict{"points": wamp.List{wamp.Dict{"x": 1}, wamp.Dict{"x": 1.5}}}},
 			wantErr: `^argument 0 \(s\) at points\[1\]\.x: cannot use float64 1\.5 as int$`},
+		{name: "exact key beats a case-folded one", fn: func(p point) int { return p.X }, args: wamp.List{wamp.Dict{"X": 2, "x": 1}},
+			check: func(t *testing.T, a wamp.List) { require.EqualValues(t, 1, asInt(t, a[0])) }},
+		{name: "case-folded key", fn: func(p point) int { return p.X }, args: wamp.List{wamp.Dict{"X": 2}},
+			check: func(t *testing.T, a wamp.List) { require.EqualValues(t, 2, asInt(t, a[0])) }},
+		{name: "two case-folded keys for one field", fn: func(p point) string { return p.Label }, args: wamp.List{wamp.Dict{"Label": "a", "LABEL": "b"}},
+			wantErr: `^argument 0: keys "LABEL" and "Label" both name field label of wampfn\.point \(ignoring case\)$`},
 		{name: "struct from list", fn: func(p point) int { return p.X }, args: wamp.List{wamp.List{1, 2}},
 			wantErr: `^argument 0: cannot use list of 2 as wampfn\.point$`},
 		{name: "map", fn: func(m map[string]int) int { return m["a"] + m["b"] }, args: wamp.List{wamp.Dict{"a": 1, "b": 2}},
@@ -168,6 +175,25 @@ func TestArguments(t *testing.T) {
 			check: func(t *testing.T, a wamp.List) { require.Equal(t, true, a[0]) }},
 		{name: "TextUnmarshaler bad", fn: func(a netip.Addr) bool { return true }, args: wamp.List{"300.1.1.1"},
 			wantErr: `^argument 0: cannot use string "300\.1\.1\.1" as netip\.Addr: `},
+		// A text type decodes from a string only: a number is not a way
+		// around its own validation.
+		{name: "TextUnmarshaler from a number", fn: func(a netip.Addr) bool { return true }, args: wamp.List{3221226247},
+			wantErr: `^argument 0: cannot use u?int(64)? 3221226247 as netip\.Addr$`},
+		{name: "text enum from its underlying int", fn: func(e fuzzEnum) int { return int(e) }, args: wamp.List{7},
+			wantErr: `^argument 0: cannot use u?int(64)? 7 as wampfn\.fuzzEnum$`},
+		{name: "text enum from text", fn: func(e fuzzEnum) int { return int(e) }, args: wamp.List{"high"},
+			check: func(t *testing.T, a wamp.List) { require.EqualValues(t, 2, asInt(t, a[0])) }},
+		// A float holds an integer only exactly.
+		{name: "2^53 as float64", fn: func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }, args: wamp.List{int64(1 << 53)},
+			check: func(t *testing.T, a wamp.List) { require.Equal(t, "9007199254740992", a[0]) }},
+		{name: "2^53+1 as float64", fn: func(f float64) float64 { return f }, args: wamp.List{int64(1<<53 + 1)},
+			wantErr: `^argument 0: cannot use u?int(64)? 9007199254740993 as float64: not exactly representable$`},
+		{name: "max uint64 as float64", fn: func(f float64) float64 { return f }, args: wamp.List{uint64(math.MaxUint64)},
+			wantErr: `^argument 0: cannot use uint64 18446744073709551615 as float64: not exactly representable$`},
+		{name: "2^24+1 as float32", fn: func(f float32) float32 { return f }, args: wamp.List{1<<24 + 1},
+			wantErr: `^argument 0: cannot use u?int(64)? 16777217 as float32: not exactly representable$`},
+		{name: "inexact in a float slice", fn: func(fs []float64) int { return len(fs) }, names: []string{"fs"}, args: wamp.List{wamp.List{1, int64(1<<53 + 1)}},
+			wantErr: `^argument 0 \(fs\) at \[1\]: cannot use u?int(64)? 9007199254740993 as float64: not exactly representable$`},
 		{name: "any", fn: func(v any) string { return fmt.Sprint(v) }, args: wamp.List{"x"},
 			check: func(t *testing.T, a wamp.List) { require.Equal(t, "x", a[0]) }},
 		{name: "null into pointer", fn: func(p *int) bool { return p == nil }, args: wamp.List{nil},
@@ -375,6 +401,16 @@ func (l lockedLogger) write(s string) {
 	l.b.WriteString(s)
 }
 
+// embedsSink and embedsSinkPointer have a ProgressSink's methods, but are
+// not one.
+type (
+	embedsSink struct {
+		ProgressSink[int]
+		Extra int
+	}
+	embedsSinkPointer struct{ *ProgressSink[int] }
+)
+
 func TestRegisterRejects(t *testing.T) {
 	tr := newTestRouter(t, 0)
 	c := tr.connect(t, "inproc")
@@ -392,6 +428,7 @@ func TestRegisterRejects(t *testing.T) {
 		{"complex", func(c complex128) {}, nil, "parameter 0 (complex128) cannot take a WAMP argument: complex128 cannot be decoded from a WAMP value"},
 		{"two sinks", func(a ProgressSink[int], b ProgressSink[string]) {}, nil, "parameter 1 (wampfn.ProgressSink[string]): a function takes at most one ProgressSink"},
 		{"sink pointer", func(s *ProgressSink[int]) {}, nil, "parameter 0 (*wampfn.ProgressSink[int]): take the ProgressSink by value, not by pointer"},
+		//lint:ignore ST1008 the signature Register must refuse
 		{"error not last", func() (error, int) { return nil, 0 }, nil, "result 0 (error): error must be the last result"},
 		{"map key", func(m map[int]string) {}, nil, "parameter 0 (map[int]string) cannot take a WAMP argument: map key type int is not a string; WAMP dict keys are strings"},
 		{"interface with methods", func(s fmt.Stringer) {}, nil, "parameter 0 (fmt.Stringer) cannot take a WAMP argument: interface fmt.Stringer has methods; only an empty interface can hold a WAMP value"},
@@ -401,6 +438,14 @@ func TestRegisterRejects(t *testing.T) {
 		{"names count", func(ctx context.Context, a, b int) {}, []Option{WithParamNames("a")}, "WithParamNames has 1 names (a) for 2 argument parameters"},
 		{"names duplicate", func(a, b int) {}, []Option{WithParamNames("a", "a")}, `WithParamNames: name "a" given twice`},
 		{"Result not alone", func() (Result, int) { return Result{}, 0 }, nil, "result 0 (wampfn.Result): a Result must be the only result besides the error"},
+		{"concrete error result", func() (int, *codedError) { return 0, nil }, nil, "result 1 (*wampfn.codedError) is an error type: declare the function's last result as error, so that a non-nil error ends the call with an ERROR"},
+		{"error interface result", func() (textError, error) { return nil, nil }, nil, "result 0 (wampfn.textError) is an error type: only the last result may be an error, declared as error"},
+		{"Stringer result", func() fmt.Stringer { return nil }, nil, "result 0 (fmt.Stringer) cannot be sent as a WAMP value: interface fmt.Stringer has methods that wampfn cannot send a value by; use any, error, or a concrete type"},
+		{"Stringer progress", func(ProgressSink[fmt.Stringer]) {}, nil, "parameter 0 (wampfn.ProgressSink[fmt.Stringer]): progress values: interface fmt.Stringer has methods that wampfn cannot send a value by"},
+		{"Stringer field", func() struct{ S fmt.Stringer } { return struct{ S fmt.Stringer }{} }, nil, "result 0 (struct { S fmt.Stringer }) cannot be sent as a WAMP value: field S of struct { S fmt.Stringer }: interface fmt.Stringer has methods"},
+		{"embeds sink", func(embedsSink) {}, nil, "parameter 0 (wampfn.embedsSink) embeds a ProgressSink: take the wampfn.ProgressSink itself as the parameter"},
+		{"pointer to struct embedding sink", func(int, *embedsSink) {}, nil, "parameter 1 (*wampfn.embedsSink) embeds a ProgressSink: take the wampfn.ProgressSink itself as the parameter"},
+		{"embeds sink pointer", func(embedsSinkPointer) {}, nil, "parameter 0 (wampfn.embedsSinkPointer) embeds a ProgressSink: take the wampfn.ProgressSink itself as the parameter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -477,4 +522,53 @@ func TestDetails(t *testing.T) {
 	_, err = caller.Call(t.Context(), "test.prefix.sub", nil, nil, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, "test.prefix.sub", (<-got).Procedure)
+}
+
+// Details.Timeout reads the forwarded timeout as any transport delivers it,
+// without wrapping or truncating.
+func TestTimeoutDetail(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want time.Duration
+	}{
+		{int64(5000), 5 * time.Second},
+		{uint64(5000), 5 * time.Second},
+		{5000.0, 5 * time.Second},
+		{int(1), time.Millisecond},
+		{nil, 0},
+		{"5000", 0},
+		{int64(0), 0},
+		{int64(-5), 0},
+		{1.5, 0},                              // wamp.AsInt64: 1ms
+		{uint64(1<<63 + 1000), math.MaxInt64}, // wamp.AsInt64: negative
+		{1e19, math.MaxInt64},                 // wamp.AsInt64: math.MinInt64
+		{int64(1e13), math.MaxInt64},          // 1e13 ms overflows time.Duration
+		{math.Inf(1), math.MaxInt64},
+		{math.NaN(), 0},
+	} {
+		require.Equal(t, tc.want, timeoutDetail(tc.in), "%T %v", tc.in, tc.in)
+	}
+}
+
+// Register refuses, before asking the router, a URI that no router
+// accepts; what only a strict router refuses is the router's to refuse.
+func TestRegisterURI(t *testing.T) {
+	tr := newTestRouter(t, 0)
+	c := tr.connect(t, "inproc")
+	fn := func() int { return 1 }
+	for uri, want := range map[string]string{
+		"":            "wampfn: register: invalid procedure URI: empty",
+		"test..x":     "wampfn: register test..x: invalid procedure URI: component 1 is empty",
+		"test.x.":     `component 2 is empty (register with match "prefix" for a URI that ends with ".")`,
+		"test.a b":    `component 1 ("a b") contains ' '`,
+		"wamp.custom": `wampfn: register wamp.custom: invalid procedure URI: the prefix "wamp." is reserved for the router`,
+	} {
+		err := Register(c, uri, fn)
+		require.ErrorContains(t, err, want, "%q", uri)
+		_, ok := c.RegistrationID(uri)
+		require.False(t, ok)
+	}
+	require.NoError(t, Register(c, "test.camelCase", fn))
+	require.NoError(t, Register(c, "test.prefix.", fn, WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchPrefix})))
+	require.NoError(t, Register(c, "test..wild", fn, WithRegisterOptions(wamp.Dict{wamp.OptMatch: wamp.MatchWildcard})))
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -39,7 +42,13 @@ type ProgressSink[T any] struct {
 //     caller left, the timeout passed, or the router connection was lost),
 //     so the function can stop;
 //   - ErrInvocationDone after the function has returned;
-//   - an error when v cannot be converted to a WAMP value.
+//   - an error, sending nothing, when v cannot be converted to a WAMP
+//     value (a NaN or an infinity, a value of a type that cannot be sent
+//     behind an interface, a MarshalText that fails or panics: the panic
+//     is recovered and logged, on whatever goroutine Send runs).
+//
+// When T is an interface type, v is sent by its dynamic type, as it would
+// be if the function returned it with that type; Send(nil) sends [null].
 func (s ProgressSink[T]) Send(v T) error {
 	st := s.st
 	if st == nil {
@@ -59,11 +68,32 @@ func (s ProgressSink[T]) Wanted() bool {
 }
 
 // NewProgressSink returns a sink that calls send for every value, for
-// testing a function without a router. Wanted reports true.
+// testing a function without a router. Wanted reports true. Send first
+// converts v as a real sink does, and returns the same error for a value
+// that cannot be sent (a NaN, say) without calling send; then it calls
+// send, on the calling goroutine, and returns what it returns: send runs
+// concurrently when Send is called concurrently. Send never returns
+// ErrInvocationDone, since such a sink belongs to no invocation. A nil
+// send drops every value.
 func NewProgressSink[T any](send func(T) error) ProgressSink[T] {
+	encode, err := valuesEncoder(reflect.TypeFor[T]())
+	if err != nil {
+		encode = func(any) (wamp.List, wamp.Dict, error) {
+			return nil, nil, &encodeError{Msg: err.Error()}
+		}
+	}
 	return ProgressSink[T]{st: &sinkState{
 		wanted: true,
-		test:   func(v any) error { return send(v.(T)) },
+		encode: encode,
+		test: func(v any) error {
+			if send == nil {
+				return nil
+			}
+			// v is a T, or nil for a nil interface T: the two-value
+			// assertion gives T's zero value for it.
+			t, _ := v.(T)
+			return send(t)
+		},
 	}}
 }
 
@@ -77,7 +107,16 @@ func (ProgressSink[T]) newValue(st *sinkState) reflect.Value {
 // elemType returns T.
 func (ProgressSink[T]) elemType() reflect.Type { return reflect.TypeFor[T]() }
 
-// sinkType is implemented by every ProgressSink[T] and nothing else.
+// isProgressSink reports whether t is a ProgressSink[T]: a struct that
+// embeds one has its methods too, but is not one.
+func isProgressSink(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.PkgPath() == sinkPkgPath && strings.HasPrefix(t.Name(), "ProgressSink[")
+}
+
+var sinkPkgPath = reflect.TypeFor[sinkState]().PkgPath()
+
+// sinkType is implemented by every ProgressSink[T], and by the types that
+// embed one.
 type sinkType interface {
 	newValue(*sinkState) reflect.Value
 	elemType() reflect.Type
@@ -114,22 +153,24 @@ func (st *sinkState) check() error {
 }
 
 func (st *sinkState) send(v any) error {
-	if st.test != nil {
-		return st.test(v)
+	if st.test == nil {
+		if err := st.check(); err != nil {
+			return err
+		}
 	}
-	if err := st.check(); err != nil {
+	args, kwargs, err := st.convert(v)
+	if err != nil {
 		return err
 	}
-	args, kwargs, err := st.encode(v)
-	if err != nil {
-		return fmt.Errorf("wampfn: progress value: %w", err)
+	if st.test != nil {
+		return st.test(v)
 	}
 	st.mu.RLock()
 	if st.done.Load() {
 		st.mu.RUnlock()
 		return ErrInvocationDone
 	}
-	err = st.c.SendProgress(st.ctx, args, kwargs)
+	err = sendProgress(st.ctx, st.c, args, kwargs)
 	st.mu.RUnlock()
 	if err != nil {
 		if ctxErr := st.ctx.Err(); ctxErr != nil {
@@ -138,6 +179,43 @@ func (st *sinkState) send(v any) error {
 		return fmt.Errorf("wampfn: send progress: %w", err)
 	}
 	return nil
+}
+
+// sendProgress is c.SendProgress, but a send that the client's closing
+// ends with a panic is an error: nexus checks that the call is on, then
+// sends on the session's channel, which Client.Close may close in between.
+func sendProgress(ctx context.Context, c *client.Client, args wamp.List, kwargs wamp.Dict) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(runtime.Error); !ok || e.Error() != "send on closed channel" {
+				panic(r)
+			}
+			err = client.ErrNotConn
+		}
+	}()
+	return c.SendProgress(ctx, args, kwargs)
+}
+
+// convert converts v for sending. Send may run on any goroutine the
+// function started, where a panic in a method of v's type (MarshalText,
+// Error) would end the process: it is recovered and logged, and Send
+// returns an error.
+func (st *sinkState) convert(v any) (args wamp.List, kwargs wamp.Dict, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if st.c == nil { // NewProgressSink's: nothing goes on a wire
+				err = fmt.Errorf("wampfn: progress value: converting a %T panicked: %v", v, r)
+				return
+			}
+			st.c.Logger().Printf("wampfn: panic while converting a progress value of type %T: %v\n%s", v, r, debug.Stack())
+			err = fmt.Errorf("wampfn: progress value: converting a %T panicked (the callee logged it)", v)
+		}
+	}()
+	args, kwargs, err = st.encode(v)
+	if err != nil {
+		return nil, nil, encodeFailure("wampfn: progress value", err)
+	}
+	return args, kwargs, nil
 }
 
 // finish marks the invocation answered, waiting for sends in flight.

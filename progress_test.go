@@ -3,7 +3,9 @@ package wampfn
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,13 +32,18 @@ func TestProgress(t *testing.T) {
 			caller := tr.connect(t, transport)
 			require.NoError(t, Register(callee, "test.longop", longop))
 
-			var progress []int64
+			// The progress handler runs on the client's goroutine: it
+			// collects, the test goroutine asserts.
+			var progress []wamp.List
 			res, err := caller.Call(t.Context(), "test.longop", nil, wamp.List{3}, nil, func(r *wamp.Result) {
-				require.Len(t, r.Arguments, 1)
-				progress = append(progress, asInt(t, r.Arguments[0]))
+				progress = append(progress, r.Arguments)
 			})
 			require.NoError(t, err)
-			require.Equal(t, []int64{0, 1, 2}, progress)
+			require.Len(t, progress, 3)
+			for i, args := range progress {
+				require.Len(t, args, 1)
+				require.Equal(t, int64(i), asInt(t, args[0]))
+			}
 			require.Equal(t, int64(3), asInt(t, res.Arguments[0]))
 		})
 	}
@@ -181,8 +188,9 @@ func TestNoYieldAfterFinal(t *testing.T) {
 	callee := tr.connect(t, "inproc")
 	sinks := make(chan ProgressSink[int], 1)
 	sendErrs := make(chan error, 1)
+	firstErr := make(chan error, 1)
 	require.NoError(t, Register(callee, "test.leaky", func(sink ProgressSink[int]) int {
-		require.NoError(t, sink.Send(1))
+		firstErr <- sink.Send(1)
 		sinks <- sink
 		// A goroutine the function leaves behind keeps sending.
 		go func() {
@@ -201,6 +209,7 @@ func TestNoYieldAfterFinal(t *testing.T) {
 	res, ok := final.(*wamp.Result)
 	require.True(t, ok, "want the final RESULT, got %v", final)
 	require.Equal(t, int64(2), asInt(t, res.Arguments[0]))
+	require.NoError(t, <-firstErr)
 	require.ErrorIs(t, <-sendErrs, ErrInvocationDone)
 	require.ErrorIs(t, (<-sinks).Send(3), ErrInvocationDone)
 	require.Nil(t, rc.recv(100*time.Millisecond), "nothing after the final RESULT")
@@ -229,15 +238,20 @@ func TestConcurrentSends(t *testing.T) {
 				wg.Wait()
 				return errors.Join(errs...)
 			}))
-			next := make([]int64, senders)
+			var got []wamp.List
 			_, err := caller.Call(t.Context(), "test.fanout", nil, nil, nil, func(r *wamp.Result) {
-				l, ok := wamp.AsList(r.Arguments[0])
+				got = append(got, r.Arguments)
+			})
+			require.NoError(t, err)
+			next := make([]int64, senders)
+			for _, args := range got {
+				require.Len(t, args, 1)
+				l, ok := wamp.AsList(args[0])
 				require.True(t, ok)
 				g, i := asInt(t, l[0]), asInt(t, l[1])
 				require.Equal(t, next[g], i, "sender %d's values out of order", g)
 				next[g]++
-			})
-			require.NoError(t, err)
+			}
 			for g := range senders {
 				require.EqualValues(t, each, next[g], "sender %d's values lost", g)
 			}
@@ -249,13 +263,12 @@ func TestProgressiveInvocationRefused(t *testing.T) {
 	tr := newTestRouter(t, 0)
 	callee := tr.connect(t, "inproc")
 	caller := tr.connect(t, "inproc")
-	called := false
-	require.NoError(t, Register(callee, "test.oneshot", func(n int) int { called = true; return n }))
+	var called atomic.Bool
+	require.NoError(t, Register(callee, "test.oneshot", func(n int) int { called.Store(true); return n }))
 
 	chunks := 0
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		_, err := caller.CallProgressive(ctx, "test.oneshot", func(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
@@ -263,16 +276,17 @@ func TestProgressiveInvocationRefused(t *testing.T) {
 			opts := wamp.Dict{wamp.OptProgress: chunks < 3}
 			return opts, wamp.List{chunks}, nil, nil
 		}, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
 		werr := callErr(t, err)
 		require.Equal(t, wamp.ErrInvalidArgument, werr.Error)
 		require.Contains(t, werr.Arguments[0], "progressive call invocations are not supported")
-	}()
-	select {
-	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a progressive call invocation hung")
 	}
-	require.False(t, called)
+	require.False(t, called.Load())
 	// The callee still serves.
 	res, err := caller.Call(t.Context(), "test.oneshot", nil, wamp.List{7}, nil, nil)
 	require.NoError(t, err)
@@ -298,7 +312,7 @@ func TestSendAfterCancel(t *testing.T) {
 			}))
 			ctx, cancel := context.WithCancel(t.Context())
 			_, err := caller.Call(ctx, "test.endless", nil, nil, nil, func(r *wamp.Result) {
-				if asInt(t, r.Arguments[0]) == 3 {
+				if n, _ := wamp.AsInt64(r.Arguments[0]); n == 3 {
 					cancel()
 				}
 			})
@@ -328,6 +342,32 @@ func TestNewProgressSink(t *testing.T) {
 	var zero ProgressSink[int]
 	require.False(t, zero.Wanted())
 	require.NoError(t, zero.Send(1))
+
+	// Interface types, and nil values of them, reach send as they are.
+	var anys []any
+	anySink := NewProgressSink(func(v any) error { anys = append(anys, v); return nil })
+	require.NoError(t, anySink.Send(nil))
+	require.NoError(t, anySink.Send(5))
+	require.Equal(t, []any{nil, 5}, anys)
+	var errs []error
+	errSink := NewProgressSink(func(e error) error { errs = append(errs, e); return nil })
+	require.NoError(t, errSink.Send(nil))
+	require.NoError(t, errSink.Send(boom))
+	require.Equal(t, []error{nil, boom}, errs)
+
+	// A nil send drops every value.
+	require.NoError(t, NewProgressSink[any](nil).Send(nil))
+
+	// Values are converted as a real sink converts them: what cannot be
+	// sent is an error here too, and send never sees it.
+	var floats []float64
+	floatSink := NewProgressSink(func(f float64) error { floats = append(floats, f); return nil })
+	require.ErrorContains(t, floatSink.Send(math.NaN()), "wampfn: progress value: cannot send float64 NaN")
+	require.NoError(t, floatSink.Send(1.5))
+	require.Equal(t, []float64{1.5}, floats)
+	require.ErrorContains(t, NewProgressSink[any](nil).Send(make(chan int)), "chan int cannot be sent as a WAMP value")
+	require.ErrorContains(t, NewProgressSink[chan int](nil).Send(nil), "chan int cannot be sent as a WAMP value")
+	require.ErrorContains(t, NewProgressSink[any](nil).Send(panicText{}), "converting a wampfn.panicText panicked: MarshalText exploded")
 }
 
 // The longop of the seed, unit-tested without a router through

@@ -94,7 +94,7 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			p.kinds[i] = paramContext
 		case pt == detailsType:
 			p.kinds[i] = paramDetails
-		case pt.Kind() == reflect.Struct && pt.Implements(sinkTypeType):
+		case isProgressSink(pt):
 			if p.sink != nil {
 				return nil, fail("parameter %d (%s): a function takes at most one ProgressSink", i, pt)
 			}
@@ -105,8 +105,10 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 				return nil, fail("parameter %d (%s): progress values: %v", i, pt, err)
 			}
 			p.sinkEncode = enc
-		case pt.Kind() == reflect.Pointer && pt.Elem().Implements(sinkTypeType):
+		case pt.Kind() == reflect.Pointer && isProgressSink(pt.Elem()):
 			return nil, fail("parameter %d (%s): take the ProgressSink by value, not by pointer", i, pt)
+		case pt.Implements(sinkTypeType) || pt.Kind() == reflect.Pointer && pt.Elem().Implements(sinkTypeType):
+			return nil, fail("parameter %d (%s) embeds a ProgressSink: take the wampfn.ProgressSink itself as the parameter", i, pt)
 		case pt.Implements(contextType) && pt.Kind() == reflect.Interface:
 			return nil, fail("parameter %d (%s): declare the context as context.Context", i, pt)
 		default:
@@ -170,6 +172,12 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			p.hasErr = true
 			continue
 		}
+		if ot.Implements(errorType) {
+			if i == nout-1 {
+				return nil, fail("result %d (%s) is an error type: declare the function's last result as error, so that a non-nil error ends the call with an ERROR", i, ot)
+			}
+			return nil, fail("result %d (%s) is an error type: only the last result may be an error, declared as error", i, ot)
+		}
 		if ot == resultType && nout-btoi(t.Out(nout-1) == errorType) > 1 {
 			return nil, fail("result %d (wampfn.Result): a Result must be the only result besides the error", i)
 		}
@@ -191,7 +199,9 @@ func btoi(b bool) int {
 }
 
 // valuesEncoder returns the function that turns one value of type t into
-// the Args and Kwargs of a message: [v], or a Result's own.
+// the Args and Kwargs of a message: [v], or a Result's own. v is a t, or,
+// when t is an interface, t's dynamic value (nil for a nil interface), so
+// that it is sent by its dynamic type, as a result of that type is.
 func valuesEncoder(t reflect.Type) (func(any) (wamp.List, wamp.Dict, error), error) {
 	if t == resultType {
 		return func(v any) (wamp.List, wamp.Dict, error) { return v.(Result).encode() }, nil
@@ -200,9 +210,17 @@ func valuesEncoder(t reflect.Type) (func(any) (wamp.List, wamp.Dict, error), err
 	if err != nil {
 		return nil, err
 	}
-	if isBuiltinScalar(t) {
-		// Built-in scalar types go on the wire as they are.
-		return func(v any) (wamp.List, wamp.Dict, error) { return wamp.List{v}, nil, nil }, nil
+	if isBuiltinScalar(t) || t.Kind() == reflect.Interface {
+		// Built-in scalar types go on the wire as they are (but for a
+		// NaN or an infinity); an interface's dynamic value goes by its
+		// type.
+		return func(v any) (wamp.List, wamp.Dict, error) {
+			x, err := encodeAny(v, 0)
+			if err != nil {
+				return nil, nil, err
+			}
+			return wamp.List{x}, nil, nil
+		}, nil
 	}
 	return func(v any) (wamp.List, wamp.Dict, error) {
 		x, err := enc.fn(reflect.ValueOf(v), 0)

@@ -1,22 +1,30 @@
 package wampfn
 
 import (
+	"cmp"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
+	"unicode"
 )
 
 // A plan is the conversion work for one Go type, built once and cached.
 // It is a pointer so that a recursive type can refer to its own plan while
-// the plan is being built; fn is set before any call.
+// the plan is being built; fn is set before the plan is published.
 type plan[F any] struct {
 	typ reflect.Type
 	fn  F
 }
 
 // A planCache builds plans on first use and keeps the complete ones, in
-// the way encoding/json caches its per-type field lists.
+// the way encoding/json caches its per-type field lists. A plan is
+// published only when it and every plan it uses were built without error,
+// so whether a type is accepted never depends on which types were asked
+// for before it.
 type planCache[F any] struct {
-	done  sync.Map // reflect.Type -> *plan[F]
+	done  sync.Map // reflect.Type -> *plan[F], each complete
 	mu    sync.Mutex
 	build func(t reflect.Type, b *planBuild[F]) (F, error)
 }
@@ -37,6 +45,8 @@ func (c *planCache[F]) get(t reflect.Type) (*plan[F], error) {
 	b := &planBuild[F]{cache: c, building: map[reflect.Type]*plan[F]{}}
 	p, err := b.plan(t)
 	if err != nil {
+		// Plans that did build may refer to the one that failed: publish
+		// none of them.
 		return nil, err
 	}
 	for t, p := range b.building {
@@ -45,7 +55,9 @@ func (c *planCache[F]) get(t reflect.Type) (*plan[F], error) {
 	return p, nil
 }
 
-// plan returns the plan for t, building it and the plans it needs.
+// plan returns the plan for t, building it and the plans it needs. A
+// build function must return every error of b.plan it gets: a plan that
+// failed stays unfinished.
 func (b *planBuild[F]) plan(t reflect.Type) (*plan[F], error) {
 	if p, ok := b.cache.done.Load(t); ok {
 		return p.(*plan[F]), nil
@@ -57,6 +69,7 @@ func (b *planBuild[F]) plan(t reflect.Type) (*plan[F], error) {
 	b.building[t] = p
 	fn, err := b.cache.build(t, b)
 	if err != nil {
+		delete(b.building, t)
 		return nil, err
 	}
 	p.fn = fn
@@ -71,91 +84,159 @@ type unsupportedTypeError struct {
 
 func (e *unsupportedTypeError) Error() string { return e.why }
 
-// structField is an exported field of a struct, or of a struct embedded
-// in it, as encoding/json sees it.
+// structField is a field of a struct, or of a struct embedded in it, that
+// encoding/json would encode and decode.
 type structField struct {
 	name      string // the json tag name, else the Go name
 	goName    string
 	index     []int
 	typ       reflect.Type
+	tagged    bool // name comes from the json tag
 	omitEmpty bool
+	omitZero  bool
+	quoted    bool // the ",string" option
 }
 
-// structFields lists t's fields the way encoding/json does: the json tag
-// names a field ("-" drops it), fields of embedded structs are promoted,
-// and of two fields with one name the shallower wins.
-func structFields(t reflect.Type) []structField {
-	var out []structField
-	seen := map[string]bool{}
+// structFields lists t's fields the way encoding/json's typeFields does:
+// the json tag names a field ("-" drops it); fields of embedded structs
+// are promoted; of several fields with one name the shallowest wins, a
+// tagged one winning over untagged ones at its depth, and when that leaves
+// no single winner none of them is kept. It returns an error for a ",string"
+// option on a field that encoding/json would silently not quote.
+func structFields(t reflect.Type) ([]structField, error) {
 	type level struct {
 		typ   reflect.Type
 		index []int
 	}
-	current := []level{{t, nil}}
+	var fields []structField
+	next := []level{{t, nil}}
+	var count, nextCount map[reflect.Type]int
 	visited := map[reflect.Type]bool{}
-	for len(current) > 0 {
-		var next []level
-		names := map[string]bool{}
+	for len(next) > 0 {
+		current := next
+		next = nil
+		count, nextCount = nextCount, map[reflect.Type]int{}
 		for _, l := range current {
 			if visited[l.typ] {
 				continue
 			}
 			visited[l.typ] = true
 			for i := 0; i < l.typ.NumField(); i++ {
-				f := l.typ.Field(i)
-				tag := f.Tag.Get("json")
+				sf := l.typ.Field(i)
+				if sf.Anonymous {
+					et := sf.Type
+					if et.Kind() == reflect.Pointer {
+						et = et.Elem()
+					}
+					if !sf.IsExported() && et.Kind() != reflect.Struct {
+						continue
+					}
+				} else if !sf.IsExported() {
+					continue
+				}
+				tag := sf.Tag.Get("json")
 				if tag == "-" {
 					continue
 				}
-				name, opts, _ := cutComma(tag)
-				index := append(append([]int(nil), l.index...), i)
-				if f.Anonymous && name == "" {
-					ft := f.Type
-					if ft.Kind() == reflect.Pointer {
-						ft = ft.Elem()
-					}
-					if ft.Kind() == reflect.Struct {
-						next = append(next, level{ft, index})
-						continue
-					}
+				name, opts, _ := strings.Cut(tag, ",")
+				if !isValidTag(name) {
+					name = ""
 				}
-				if !f.IsExported() {
+				index := append(append(make([]int, 0, len(l.index)+1), l.index...), i)
+				ft := sf.Type
+				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
+					f := structField{
+						name: name, goName: sf.Name, index: index, typ: sf.Type, tagged: name != "",
+						omitEmpty: hasOption(opts, "omitempty"),
+						omitZero:  hasOption(opts, "omitzero"),
+					}
+					if f.name == "" {
+						f.name = sf.Name
+					}
+					if hasOption(opts, "string") {
+						if ft.Implements(textMarshalerType) || reflect.PointerTo(ft).Implements(textUnmarshalerType) ||
+							ft.Implements(errorType) || reflect.PointerTo(ft).Implements(errorType) {
+							return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: the json option \",string\" does not apply to %s, which has its own text form", sf.Name, t, sf.Type)}
+						}
+						switch ft.Kind() {
+						case reflect.Bool,
+							reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+							reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+							reflect.Float32, reflect.Float64, reflect.String:
+							f.quoted = true
+						default:
+							return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: the json option \",string\" applies only to bool, number and string fields, not %s", sf.Name, t, sf.Type)}
+						}
+					}
+					fields = append(fields, f)
+					if count[l.typ] > 1 {
+						// The same struct embedded twice at this depth:
+						// a duplicate makes its fields cancel out below.
+						fields = append(fields, f)
+					}
 					continue
 				}
-				if name == "" {
-					name = f.Name
+				nextCount[ft]++
+				if nextCount[ft] == 1 {
+					next = append(next, level{ft, index})
 				}
-				if seen[name] || names[name] {
-					continue
-				}
-				names[name] = true
-				out = append(out, structField{
-					name: name, goName: f.Name, index: index, typ: f.Type,
-					omitEmpty: opts == "omitempty" || hasOption(opts, "omitempty"),
-				})
 			}
 		}
-		for n := range names {
-			seen[n] = true
-		}
-		current = next
 	}
-	return out
+	// Keep, for each name, the one dominant field, as encoding/json does.
+	slices.SortFunc(fields, func(a, b structField) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.index), len(b.index)); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.index, b.index)
+	})
+	out := fields[:0]
+	for i := 0; i < len(fields); {
+		j := i + 1
+		for j < len(fields) && fields[j].name == fields[i].name {
+			j++
+		}
+		if j-i == 1 || len(fields[i].index) != len(fields[i+1].index) || fields[i].tagged != fields[i+1].tagged {
+			out = append(out, fields[i])
+		}
+		i = j
+	}
+	slices.SortFunc(out, func(a, b structField) int { return slices.Compare(a.index, b.index) })
+	return out, nil
 }
 
-func cutComma(s string) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ',' {
-			return s[:i], s[i+1:], true
+// isValidTag is encoding/json's test of a json tag name: a name it does
+// not accept leaves the field named by its Go name.
+func isValidTag(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
 		}
 	}
-	return s, "", false
+	return true
 }
 
 func hasOption(opts, want string) bool {
 	for opts != "" {
 		var o string
-		o, opts, _ = cutComma(opts)
+		o, opts, _ = strings.Cut(opts, ",")
 		if o == want {
 			return true
 		}
