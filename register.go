@@ -3,49 +3,9 @@ package wampfn
 import (
 	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// An Option configures Register and Handler.
-type Option interface{ apply(*config) }
-
-type config struct {
-	paramNames   []string
-	registerOpts wamp.Dict
-}
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
-// WithParamNames names the function's WAMP argument parameters, in order
-// (context.Context, Details and ProgressSink parameters are not counted).
-// A caller may then pass any of them by name in the call's keyword
-// arguments, as Autobahn|Python callers do, and error messages name them.
-// Register fails unless there is exactly one name per argument parameter.
-// Repeating the option replaces the earlier names.
-func WithParamNames(names ...string) Option {
-	names = append([]string(nil), names...)
-	return optionFunc(func(c *config) { c.paramNames = names })
-}
-
-// WithRegisterOptions sets the options of the REGISTER message, for
-// example wamp.Dict{"invoke": "roundrobin"} for a shared registration,
-// "match": "prefix", "disclose_caller": true or "forward_timeout": true.
-// Repeating the option merges the dictionaries; later keys win. Handler
-// ignores it.
-func WithRegisterOptions(opts wamp.Dict) Option {
-	opts = maps.Clone(opts)
-	return optionFunc(func(c *config) {
-		if c.registerOpts == nil {
-			c.registerOpts = wamp.Dict{}
-		}
-		maps.Copy(c.registerOpts, opts)
-	})
-}
 
 // Register analyses fn and registers it on c as procedure. It returns once
 // the router has confirmed the registration.

@@ -13,6 +13,9 @@ import (
 	"github.com/gammazero/nexus/v3/wamp"
 )
 
+// The invocation pipeline: from a nexus INVOCATION to its final YIELD or
+// ERROR.
+
 // Details describes the invocation. A function receives it by declaring a
 // parameter of type Details.
 type Details struct {

@@ -1,0 +1,126 @@
+package wampfn
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// Options: of Register and Handler (Option), and of a Service (ServiceOption).
+
+// An Option configures Register and Handler.
+type Option interface{ apply(*config) }
+
+type config struct {
+	paramNames   []string
+	registerOpts wamp.Dict
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithParamNames names the function's WAMP argument parameters, in order
+// (context.Context, Details and ProgressSink parameters are not counted).
+// A caller may then pass any of them by name in the call's keyword
+// arguments, as Autobahn|Python callers do, and error messages name them.
+// Register fails unless there is exactly one name per argument parameter.
+// Repeating the option replaces the earlier names.
+func WithParamNames(names ...string) Option {
+	names = append([]string(nil), names...)
+	return optionFunc(func(c *config) { c.paramNames = names })
+}
+
+// WithRegisterOptions sets the options of the REGISTER message, for
+// example wamp.Dict{"invoke": "roundrobin"} for a shared registration,
+// "match": "prefix", "disclose_caller": true or "forward_timeout": true.
+// Repeating the option merges the dictionaries; later keys win. Handler
+// ignores it.
+func WithRegisterOptions(opts wamp.Dict) Option {
+	opts = maps.Clone(opts)
+	return optionFunc(func(c *config) {
+		if c.registerOpts == nil {
+			c.registerOpts = wamp.Dict{}
+		}
+		maps.Copy(c.registerOpts, opts)
+	})
+}
+
+// A ServiceOption configures a Service.
+type ServiceOption interface{ applyService(*serviceConfig) }
+
+type serviceConfig struct {
+	shutdownTimeout    time.Duration
+	shutdownTimeoutSet bool
+	minBackoff         time.Duration
+	maxBackoff         time.Duration
+	onError            func(error)
+	onConnect          func(context.Context, *client.Client)
+}
+
+type serviceOptionFunc func(*serviceConfig)
+
+func (f serviceOptionFunc) applyService(c *serviceConfig) { f(c) }
+
+// Defaults of a Service's options.
+const (
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMinBackoff      = 500 * time.Millisecond
+	DefaultMaxBackoff      = 30 * time.Second
+)
+
+// WithShutdownTimeout sets how long Run's graceful shutdown lets calls in
+// flight finish before it cancels their contexts: DefaultShutdownTimeout
+// without the option; 0 or less cancels them at once. Repeating the option
+// replaces the earlier value.
+func WithShutdownTimeout(d time.Duration) ServiceOption {
+	return serviceOptionFunc(func(c *serviceConfig) {
+		c.shutdownTimeout, c.shutdownTimeoutSet = max(d, 0), true
+	})
+}
+
+// WithBackoff sets the delays between connection attempts, and between
+// the attempts to register a procedure that the router refused: the first
+// retry waits about min, each failed attempt doubles the delay up to max,
+// and each delay is drawn at random from [d/2, d] so that many callees
+// that lost the same router do not come back in step. Each connection
+// made resets the connection delay to min; each refused procedure starts
+// again from min on each connection. Without the option, min is
+// DefaultMinBackoff and max DefaultMaxBackoff; a value of 0 or less
+// selects its default, and a max below min is raised to min. Repeating
+// the option replaces the earlier values.
+func WithBackoff(min, max time.Duration) ServiceOption {
+	return serviceOptionFunc(func(c *serviceConfig) { c.minBackoff, c.maxBackoff = min, max })
+}
+
+// WithErrorHandler sets the function to which Run reports each error that
+// ends a connection or a connection attempt (the dial failed, the session
+// was lost: see ErrConnectionLost; the router did not answer a
+// registration or an unregistration in time), each registration that the
+// router refuses as Run connects and each failed retry of it (see
+// ErrRegistrationRefused), and each failure to unregister at shutdown. Run goes on after each: it
+// reconnects, retries, or finishes its shutdown. f is called from Run's
+// goroutine, one error at a time, and must not block for long. Without
+// the option, the errors go to the standard logger (log.Printf).
+// Repeating the option replaces the earlier function; nil restores the
+// default.
+func WithErrorHandler(f func(err error)) ServiceOption {
+	return serviceOptionFunc(func(c *serviceConfig) { c.onError = f })
+}
+
+// WithOnConnect sets a function that Run calls, from its goroutine, each
+// time it has connected and attempted to register every procedure: once
+// for the first connection and once after each reconnection. The
+// procedures that the router refused (already reported, see
+// WithErrorHandler) are not registered yet when f is called: they are
+// being retried. ctx is Run's; c is the new connection, on which f may
+// subscribe or publish (to announce readiness, say), but which f must not
+// close. Calls may already arrive while f runs; Run notices neither the
+// loss of the connection nor the end of ctx until f returns. Repeating
+// the option replaces the earlier function.
+func WithOnConnect(f func(ctx context.Context, c *client.Client)) ServiceOption {
+	return serviceOptionFunc(func(c *serviceConfig) { c.onConnect = f })
+}
