@@ -115,12 +115,16 @@ type benchOp func(b *testing.B, i int)
 // benchOrder is the order in which the two sides of a pair run: nexus
 // first, or wampfn first when WAMPFN_BENCH_REVERSE is set (benchcmp
 // alternates it between rounds, so that running second is nobody's bias).
-func benchOrder() [2]string {
+func benchOrder(sides [2]string) [2]string {
 	if os.Getenv("WAMPFN_BENCH_REVERSE") != "" {
-		return [2]string{"wampfn", "nexus"}
+		return [2]string{sides[1], sides[0]}
 	}
-	return [2]string{"nexus", "wampfn"}
+	return sides
 }
+
+// benchSides are the two sides of most pairs: the hand-written nexus
+// handler, the baseline, and wampfn.
+var benchSides = [2]string{"nexus", "wampfn"}
 
 // benchRunPair runs the sub-benchmarks nexus and wampfn, each doing its
 // op b.N times; per > 0 says how many units of work (results, say) one
@@ -129,7 +133,13 @@ func benchOrder() [2]string {
 // reporting nexus-ns/UNIT and wampfn-ns/UNIT: a burst of load from
 // elsewhere on the machine then slows both sides alike.
 func benchRunPair(b *testing.B, unit string, per float64, block int, ops map[string]benchOp) {
-	for _, side := range benchOrder() {
+	benchRunSides(b, benchSides, unit, per, block, ops)
+}
+
+// benchRunSides is benchRunPair with other names for the baseline and the
+// subject: sides[0] and sides[1], the keys of ops.
+func benchRunSides(b *testing.B, sides [2]string, unit string, per float64, block int, ops map[string]benchOp) {
+	for _, side := range benchOrder(sides) {
 		b.Run(side, func(b *testing.B) {
 			op := ops[side]
 			m := startMeter(b)
@@ -140,7 +150,7 @@ func benchRunPair(b *testing.B, unit string, per float64, block int, ops map[str
 		})
 	}
 	b.Run("interleaved", func(b *testing.B) {
-		order := benchOrder()
+		order := benchOrder(sides)
 		var spent [2]time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i += block {
@@ -291,6 +301,52 @@ func BenchmarkSmallCall(b *testing.B) {
 			}
 			benchRunPair(b, "", 0, 1, map[string]benchOp{
 				"nexus": call("bench.small.nexus"), "wampfn": call("bench.small.wampfn"),
+			})
+		})
+	}
+}
+
+// BenchmarkInterceptor: BenchmarkSmallCall's call to wampfn without
+// interceptors (the baseline, "plain") and with one interceptor that does
+// nothing but call next ("intercepted"); per call. It shows what the
+// interceptor machinery costs: the Invocation it builds, one function
+// call and a deferred recover.
+func BenchmarkInterceptor(b *testing.B) {
+	for _, transport := range benchTransports {
+		b.Run(transport, func(b *testing.B) {
+			bp := newBenchPair(b, transport)
+			fn := func(n int, sink ProgressSink[int]) (int, error) {
+				if err := sink.Send(n); err != nil {
+					return 0, err
+				}
+				return n + 1, nil
+			}
+			noop := func(next InvokeFunc) InvokeFunc {
+				return func(ctx context.Context, inv *Invocation) (Result, error) { return next(ctx, inv) }
+			}
+			// URIs of one length: the serializer's allocations depend on it.
+			if err := Register(bp.callee, "bench.ic.off", fn); err != nil {
+				b.Fatal(err)
+			}
+			if err := Register(bp.callee, "bench.ic.one", fn, WithInterceptors(noop)); err != nil {
+				b.Fatal(err)
+			}
+			var got atomic.Int64
+			onProgress := func(*wamp.Result) { got.Add(1) }
+			call := func(uri string) benchOp {
+				return func(b *testing.B, i int) {
+					got.Store(0)
+					res, err := bp.caller.Call(context.Background(), uri, nil, wamp.List{1000 + i}, nil, onProgress)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n, _ := wamp.AsInt64(res.Arguments[0]); n != int64(1000+i+1) || got.Load() != 1 {
+						b.Fatalf("got %v and %d progressive results, want %d and 1", res.Arguments, got.Load(), 1000+i+1)
+					}
+				}
+			}
+			benchRunSides(b, [2]string{"plain", "intercepted"}, "", 0, 1, map[string]benchOp{
+				"plain": call("bench.ic.off"), "intercepted": call("bench.ic.one"),
 			})
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -48,6 +49,13 @@ var (
 	// the refused one with backoff (see WithBackoff).
 	ErrRegistrationRefused = errors.New("wampfn: registration refused by the router")
 
+	// ErrPanic is wrapped by the error that interceptors see for a panic in
+	// the function (or in the decoding of its arguments) or in an
+	// interceptor further in: the panic's value and stack go to the
+	// client's logger and into the error's message, never on the wire,
+	// where the caller gets wamp.error.runtime_error.
+	ErrPanic = errors.New("wampfn: recovered from a panic")
+
 	// ErrInvalidURI is wrapped by the error Register and Service.Register
 	// return for a procedure URI that no router accepts.
 	ErrInvalidURI = errors.New("invalid procedure URI")
@@ -61,6 +69,8 @@ type Error struct {
 	URI    wamp.URI
 	Args   wamp.List
 	Kwargs wamp.Dict
+
+	cause error // the error this one replaces (HideInternalErrors)
 }
 
 // Error returns the URI followed by Args[0] when it is a string.
@@ -115,21 +125,137 @@ func (e *ArgumentError) Error() string {
 
 func (e *ArgumentError) Unwrap() error { return e.Err }
 
-// errorResult maps an error returned by a function to the ERROR it ends
-// the call with.
-func errorResult(err error) client.InvokeResult {
+// Unwrap returns the error that e replaces on the wire, if any: the
+// original error behind HideInternalErrors' runtime error.
+func (e *Error) Unwrap() error { return e.cause }
+
+// ErrorURI returns the error URI that a caller sees for err, an error
+// returned by a function or an interceptor; "" for nil. It is the one
+// mapping from Go errors to WAMP error URIs: the wire, Logging and
+// otelwampfn all use it, so a log line, a span and the caller agree.
+//
+//	an error wrapping *Error with a URI   that URI
+//	an error wrapping *ArgumentError      wamp.error.invalid_argument
+//	an error wrapping ErrPanic            wamp.error.runtime_error
+//	the call's context ended              wamp.error.canceled
+//	an error wrapping context.Canceled    wamp.error.canceled
+//	... context.DeadlineExceeded          wamp.error.timeout
+//	any other error                       wamp.error.runtime_error
+//
+// The call's context ending is the outcome interceptors see once the
+// call is cancelled (INTERRUPT, a forwarded timeout, a Service's
+// shutdown): it wraps the context's error, and the caller gets
+// wamp.error.canceled from nexus whatever the function returns.
+func ErrorURI(err error) wamp.URI {
+	if err == nil {
+		return ""
+	}
 	var werr *Error
 	if errors.As(err, &werr) && werr.URI != "" {
-		return client.InvokeResult{Err: werr.URI, Args: werr.Args, Kwargs: werr.Kwargs}
+		return werr.URI
 	}
 	var aerr *ArgumentError
+	var cerr callCanceledError
 	switch {
 	case errors.As(err, &aerr):
-		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{aerr.Error()}}
-	case errors.Is(err, context.Canceled):
-		return client.InvokeResult{Err: wamp.ErrCanceled, Args: wamp.List{err.Error()}}
+		return wamp.ErrInvalidArgument
+	case errors.Is(err, ErrPanic):
+		return ErrRuntimeError
+	case errors.As(err, &cerr), errors.Is(err, context.Canceled):
+		return wamp.ErrCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return client.InvokeResult{Err: wamp.ErrTimeout, Args: wamp.List{err.Error()}}
+		return wamp.ErrTimeout
 	}
-	return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{err.Error()}}
+	return ErrRuntimeError
+}
+
+// errorResult maps err to the ERROR that ends the call: ErrorURI's URI,
+// with *Error's Args and Kwargs, *ArgumentError's message, a fixed
+// message for a panic (its value and stack go to the log only), or
+// err.Error(). name is the procedure's, for the panic's message.
+func errorResult(err error, name string) client.InvokeResult {
+	res := client.InvokeResult{Err: ErrorURI(err)}
+	var werr *Error
+	var aerr *ArgumentError
+	switch {
+	case errors.As(err, &werr) && werr.URI != "":
+		var eerr error
+		if res.Args, res.Kwargs, eerr = (Result{werr.Args, werr.Kwargs}).encode(); eerr != nil {
+			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("error arguments", eerr)}}
+		}
+	case errors.As(err, &aerr):
+		res.Args = wamp.List{aerr.Error()}
+	case errors.Is(err, ErrPanic):
+		res.Args = wamp.List{name + " failed: the callee recovered from a panic and logged it"}
+	default:
+		res.Args = wamp.List{err.Error()}
+	}
+	return res
+}
+
+// panicError is the error a recovered panic becomes: it wraps ErrPanic,
+// and its message and Stack have what the log needs and the wire must not
+// carry.
+type panicError struct {
+	where string // "longop", or "interceptor 1 of longop"
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("wampfn: panic in %s: %v", e.where, e.value)
+}
+
+func (e *panicError) Unwrap() error { return ErrPanic }
+
+// recovered logs r, recovered in where, with its stack to c's logger and
+// returns it as a *panicError.
+func recovered(c *client.Client, where string, r any) error {
+	e := &panicError{where: where, value: r, stack: debug.Stack()}
+	if c != nil {
+		c.Logger().Printf("wampfn: panic in %s: %v\n%s", where, r, e.stack)
+	}
+	return e
+}
+
+// callCanceledError is the outcome of a call whose context ended before
+// the function returned, or while it waited for a concurrency slot: the
+// context's error, which the caller sees as wamp.error.canceled (nexus
+// answers so).
+type callCanceledError struct{ err error }
+
+func (e callCanceledError) Error() string { return "wampfn: call cancelled: " + e.err.Error() }
+func (e callCanceledError) Unwrap() error { return e.err }
+
+// HideInternalErrors returns an interceptor that keeps internal error text
+// off the wire: an error that is not an *Error with a URI, an
+// *ArgumentError or a cancellation (the caller is meant to read those)
+// goes out as wamp.error.runtime_error with the fixed message
+// "<procedure> failed: internal error". The original stays reachable
+// through errors.Unwrap, errors.Is and errors.As, for interceptors
+// outside it, and Logging writes it as the record's cause wherever
+// Logging is in the chain:
+//
+//	wampfn.WithInterceptors(wampfn.Logging(logger), wampfn.HideInternalErrors())
+func HideInternalErrors() Interceptor {
+	return func(next InvokeFunc) InvokeFunc {
+		return func(ctx context.Context, inv *Invocation) (Result, error) {
+			res, err := next(ctx, inv)
+			if err == nil {
+				return res, nil
+			}
+			var werr *Error
+			var aerr *ArgumentError
+			var cerr callCanceledError
+			switch {
+			case errors.As(err, &werr) && werr.URI != "",
+				errors.As(err, &aerr),
+				errors.As(err, &cerr),
+				errors.Is(err, context.Canceled),
+				errors.Is(err, context.DeadlineExceeded):
+				return res, err
+			}
+			return Result{}, &Error{URI: ErrRuntimeError, Args: wamp.List{inv.Procedure + " failed: internal error"}, cause: err}
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
+	"os"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
@@ -151,4 +153,46 @@ func ExampleProgressSink() {
 	// final: done
 	// progress: halfway
 	// final: done
+}
+
+// Interceptors around a procedure: a log line per call (here without the
+// time, the duration and the caller's session ID, which change from run to
+// run), a role check, and a cap on concurrent calls.
+func ExampleWithInterceptors() {
+	callee, caller, closeAll := connect()
+	defer closeAll()
+
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "duration" || a.Key == "caller" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	double := func(n int) int { return 2 * n }
+	err := wampfn.Register(callee, "com.myapp.double", double,
+		wampfn.WithInterceptors(wampfn.Logging(logger), wampfn.RequireRoles("trusted")),
+		wampfn.WithRegisterOptions(wamp.Dict{"disclose_caller": true}), // for RequireRoles
+		wampfn.WithConcurrency(4))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	res, err := caller.Call(ctx, "com.myapp.double", nil, wamp.List{21}, nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("result:", res.Arguments[0])
+	_, err = caller.Call(ctx, "com.myapp.double", nil, wamp.List{"x"}, nil, nil)
+	var rpcErr client.RPCError
+	if errors.As(err, &rpcErr) {
+		fmt.Println("error:", rpcErr.Err.Error, rpcErr.Err.Arguments)
+	}
+	// Output:
+	// level=INFO msg="wamp call" procedure=com.myapp.double outcome=ok
+	// result: 42
+	// level=WARN msg="wamp call" procedure=com.myapp.double outcome=wamp.error.invalid_argument error="argument 0: cannot use string \"x\" as int"
+	// error: wamp.error.invalid_argument [argument 0: cannot use string "x" as int]
 }

@@ -2,10 +2,8 @@ package wampfn
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"reflect"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -61,10 +59,19 @@ func (r Result) encode() (wamp.List, wamp.Dict, error) {
 }
 
 // handler returns the nexus invocation handler that serves p through c.
-func (p *procedure) handler(c *client.Client) client.InvocationHandler {
+// calls, when not nil, tracks each call for a Service's graceful
+// shutdown. The interceptor chain, if p has interceptors, is built here,
+// once for the registration.
+func (p *procedure) handler(c *client.Client, calls *callTracker) client.InvocationHandler {
+	run := p.pipeline(c)
 	return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
 		growStack(0)
-		return p.invoke(ctx, c, inv)
+		if calls != nil {
+			call, callCtx := calls.start(ctx)
+			defer calls.returned(ctx, call)
+			ctx = callCtx
+		}
+		return p.invoke(ctx, c, inv, run)
 	}
 }
 
@@ -86,45 +93,93 @@ func growStack(i int) byte {
 	return buf[i]
 }
 
-// invoke serves one invocation: decode, call, encode.
-func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation) (res client.InvokeResult) {
+// invoke serves one invocation. Without interceptors (run is nil) it
+// calls the innermost stage directly; with them, it builds the
+// Invocation they see and runs the chain. Either way the outcome is
+// mapped to the wire by errorResult, the one mapping.
+func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc) client.InvokeResult {
 	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
 		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{
 			"progressive call invocations are not supported by this procedure: send the arguments in one call",
 		}}
 	}
-	// The recover covers decoding too: it runs the parameter types'
-	// UnmarshalText methods on what the caller sent.
+	wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
+	var args wamp.List
+	var kwargs wamp.Dict
+	var err error
+	if run == nil {
+		args, kwargs, err = p.call(ctx, c, callInput{inv.Arguments, inv.ArgumentsKw, inv, nil, wanted})
+	} else {
+		iv := &Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: wanted}
+		iv.Procedure = iv.Details.Procedure
+		var res Result
+		if res, err = run(ctx, iv); err == nil {
+			// An interceptor may have replaced the result with Go values.
+			if args, kwargs, err = res.encode(); err != nil {
+				err = encodeFailure("result", err)
+			}
+		}
+	}
+	// Once the call is cancelled, nexus answers it with
+	// wamp.error.canceled, but when the function returns at the same time
+	// it may send the function's answer instead: answer as nexus does, so
+	// that what the function returns after cancellation never reaches the
+	// caller.
+	if ctx.Err() != nil {
+		return client.InvokeResult{Err: wamp.ErrCanceled}
+	}
+	if err != nil {
+		return errorResult(err, p.displayName())
+	}
+	return client.InvokeResult{Args: args, Kwargs: kwargs}
+}
+
+// callInput is what the innermost stage takes of an invocation: from the
+// nexus INVOCATION directly (inv), or from the Invocation the interceptors
+// passed on (details).
+type callInput struct {
+	args     wamp.List
+	kwargs   wamp.Dict
+	inv      *wamp.Invocation // for Details, when details is nil
+	details  *Details
+	progress bool // the caller asked for progressive results
+}
+
+// call is the innermost stage: it takes a concurrency slot, binds the
+// arguments, calls the function and encodes its results. It recovers a
+// panic in any of these (a parameter type's UnmarshalText runs on what the
+// caller sent), logs it with its stack and returns an error wrapping
+// ErrPanic. When the call's context is done once the function returns,
+// the outcome is the context's error, as a callCanceledError.
+func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (args wamp.List, kwargs wamp.Dict, err error) {
 	var st *sinkState
 	defer func() {
 		if st != nil {
 			st.finish()
 		}
 		if r := recover(); r != nil {
-			name := p.name
-			if name == "" {
-				name = p.fn.Type().String()
-			}
-			c.Logger().Printf("wampfn: panic in %s: %v\n%s", name, r, debug.Stack())
-			res = client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{
-				fmt.Sprintf("%s failed: the callee recovered from a panic and logged it", name),
-			}}
+			args, kwargs, err = nil, nil, recovered(c, p.displayName(), r)
 		}
 	}()
+	if p.limit != nil {
+		if err := p.limit.acquire(ctx); err != nil {
+			return nil, nil, callCanceledError{err}
+		}
+		defer p.limit.release()
+	}
 	// The parameter values live on the stack for most functions.
 	var inBuf [8]reflect.Value
-	var in []reflect.Value
+	var params []reflect.Value
 	if n := len(p.kinds); n <= len(inBuf) {
-		in = inBuf[:n]
+		params = inBuf[:n]
 	} else {
-		in = make([]reflect.Value, n)
+		params = make([]reflect.Value, n)
 	}
-	if err := p.bindArgs(inv.Arguments, inv.ArgumentsKw, in); err != nil {
-		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{err.Error()}}
+	if err := p.bindArgs(in.args, in.kwargs, params); err != nil {
+		return nil, nil, err
 	}
 	if p.sink != nil {
-		wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
-		st = &sinkState{c: c, ctx: ctx, wanted: wanted, encode: p.sinkEncode}
+		st = &sinkState{c: c, ctx: ctx, wanted: in.progress, encode: p.sinkEncode}
 	}
 	for i, k := range p.kinds {
 		switch k {
@@ -138,28 +193,36 @@ func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invo
 				ctxp = new(context.Context)
 				*ctxp = ctx
 			}
-			in[i] = reflect.ValueOf(ctxp).Elem()
+			params[i] = reflect.ValueOf(ctxp).Elem()
 		case paramDetails:
-			in[i] = reflect.ValueOf(p.details(inv))
+			if in.details != nil {
+				params[i] = reflect.ValueOf(*in.details)
+			} else {
+				params[i] = reflect.ValueOf(p.details(in.inv))
+			}
 		case paramSink:
-			in[i] = p.sink.newValue(st)
+			params[i] = p.sink.newValue(st)
 		}
 	}
 	var out []reflect.Value
 	if p.variadic {
-		out = p.fn.CallSlice(in)
+		out = p.fn.CallSlice(params)
 	} else {
-		out = p.fn.Call(in)
+		out = p.fn.Call(params)
 	}
-	// Once the call is cancelled, nexus answers it with
-	// wamp.error.canceled, but when the function returns at the same time
-	// it may send the function's answer instead: answer as nexus does, so
-	// that what the function returns after cancellation never reaches the
-	// caller.
-	if ctx.Err() != nil {
-		return client.InvokeResult{Err: wamp.ErrCanceled}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, callCanceledError{err}
 	}
 	return p.result(out)
+}
+
+// displayName is the procedure's name for messages: its URI, or its
+// function's type for a Handler.
+func (p *procedure) displayName() string {
+	if p.name == "" {
+		return p.fn.Type().String()
+	}
+	return p.name
 }
 
 func (p *procedure) details(inv *wamp.Invocation) Details {
@@ -209,35 +272,30 @@ func timeoutDetail(v any) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// result turns the function's return values into the final YIELD or an
-// ERROR.
-func (p *procedure) result(out []reflect.Value) client.InvokeResult {
+// result turns the function's return values into the final result's
+// Args and Kwargs, or the function's error.
+func (p *procedure) result(out []reflect.Value) (wamp.List, wamp.Dict, error) {
 	if p.hasErr {
 		if ev := out[len(out)-1]; !ev.IsNil() {
-			res := errorResult(ev.Interface().(error))
-			var err error
-			if res.Args, res.Kwargs, err = (Result{res.Args, res.Kwargs}).encode(); err != nil {
-				return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("error arguments", err)}}
-			}
-			return res
+			return nil, nil, ev.Interface().(error)
 		}
 	}
 	if p.resultIsArgs {
 		args, kwargs, err := out[0].Interface().(Result).encode()
 		if err != nil {
-			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("result", err)}}
+			return nil, nil, encodeFailure("result", err)
 		}
-		return client.InvokeResult{Args: args, Kwargs: kwargs}
+		return args, kwargs, nil
 	}
 	if len(p.results) == 0 {
-		return client.InvokeResult{}
+		return nil, nil, nil
 	}
 	args := make(wamp.List, len(p.results))
 	for i, enc := range p.results {
 		var err error
 		if args[i], err = enc.fn(out[i], 0); err != nil {
-			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("result "+strconv.Itoa(i), err)}}
+			return nil, nil, encodeFailure("result "+strconv.Itoa(i), err)
 		}
 	}
-	return client.InvokeResult{Args: args}
+	return args, nil, nil
 }

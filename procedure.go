@@ -59,6 +59,8 @@ type procedure struct {
 	// one allocation holds an invocation's argument values.
 	argsType     reflect.Type
 	registerOpts wamp.Dict
+	interceptors []Interceptor
+	limit        *limiter // WithConcurrency's; nil without it
 }
 
 // newProcedure analyses fn for serving as procedure.
@@ -67,7 +69,7 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	p := &procedure{name: name, registerOpts: cfg.registerOpts}
+	p := &procedure{name: name, registerOpts: cfg.registerOpts, interceptors: cfg.interceptors}
 	fail := func(format string, args ...any) error {
 		what := "register " + name
 		if name == "" {
@@ -190,6 +192,21 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 		p.results = append(p.results, enc)
 	}
 	p.resultIsArgs = len(p.results) == 1 && t.Out(0) == resultType
+
+	if cfg.concurrencySet {
+		if cfg.concurrency < 1 {
+			return nil, fmt.Errorf("wampfn: register %s: WithConcurrency(%d): want at least 1", p.displayName(), cfg.concurrency)
+		}
+		p.limit = newLimiter(cfg.concurrency)
+	}
+	for i, ic := range p.interceptors {
+		if ic == nil {
+			return nil, fmt.Errorf("wampfn: register %s: interceptor %d is nil", p.displayName(), i)
+		}
+	}
+	if _, err := p.chain(nil); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -28,7 +28,7 @@ func Register(c *client.Client, procedure string, fn any, opts ...Option) error 
 	if c == nil {
 		return fmt.Errorf("wampfn: register %s: nil client", procedure)
 	}
-	if err := c.Register(procedure, p.handler(c), p.registerOpts); err != nil {
+	if err := c.Register(procedure, p.handler(c, nil), p.registerOpts); err != nil {
 		return fmt.Errorf("wampfn: register %s: %w", procedure, err)
 	}
 	return nil
@@ -45,5 +45,5 @@ func Handler(c *client.Client, fn any, opts ...Option) (client.InvocationHandler
 	if c == nil {
 		return nil, errors.New("wampfn: handler: nil client")
 	}
-	return p.handler(c), nil
+	return p.handler(c, nil), nil
 }

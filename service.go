@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/wamp"
 )
 
 // A Service owns a callee's connection to a router: it connects, registers
@@ -103,7 +102,7 @@ func NewService(dial func(ctx context.Context) (*client.Client, error), opts ...
 // Register returns an error wrapping ErrSignature for a function that
 // cannot be served, and an error when the Service already has procedure.
 func (s *Service) Register(procedure string, fn any, opts ...Option) error {
-	p, err := newProcedure(procedure, fn, opts)
+	p, err := newProcedure(procedure, fn, append(slices.Clip(s.cfg.procOpts), opts...))
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func (s *Service) Register(procedure string, fn any, opts ...Option) error {
 	}
 	if cn := s.conn; cn != nil {
 		err := cn.call(nexusCallTimeout, s.quit, func() error {
-			return cn.c.Register(procedure, s.handler(p, cn.c), p.registerOpts)
+			return cn.c.Register(procedure, p.handler(cn.c, &s.calls), p.registerOpts)
 		})
 		switch {
 		case err == nil:
@@ -312,7 +311,7 @@ func (s *Service) connect(ctx context.Context) (*conn, error) {
 	}
 	for _, p := range s.procs {
 		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
-			return c.Register(p.name, s.handler(p, c), p.registerOpts)
+			return c.Register(p.name, p.handler(c, &s.calls), p.registerOpts)
 		})
 		switch {
 		case err == nil:
@@ -358,7 +357,7 @@ func (s *Service) retry(ctx context.Context, cn *conn, p *procedure, cancel <-ch
 			return
 		}
 		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
-			return cn.c.Register(p.name, s.handler(p, cn.c), p.registerOpts)
+			return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
 		})
 		if err == nil {
 			delete(cn.retrying, p.name)
@@ -504,18 +503,6 @@ func (s *Service) report(err error) {
 func (s *Service) flushReports(cn *conn) {
 	for _, err := range cn.takeReports() {
 		s.report(err)
-	}
-}
-
-// handler returns the invocation handler that serves p through c and
-// tracks the call for the graceful shutdown. The function gets a child of
-// nexus's context: it keeps the value SendProgress needs, and the Service
-// can cancel it.
-func (s *Service) handler(p *procedure, c *client.Client) client.InvocationHandler {
-	return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
-		call, callCtx := s.calls.start(ctx)
-		defer s.calls.returned(ctx, call)
-		return p.invoke(callCtx, c, inv)
 	}
 }
 

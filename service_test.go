@@ -816,3 +816,32 @@ func TestServiceShutdownRouterDies(t *testing.T) {
 		}
 	}
 }
+
+// WithProcedureOptions' interceptors wrap every procedure of a Service,
+// outside the procedure's own; a Service's calls get the same chain.
+func TestServiceProcedureOptions(t *testing.T) {
+	noLeaks(t)
+	wr := startWSRouter(t, "127.0.0.1:0", 0)
+	rec := &recorder{}
+	s := NewService(wsDial(wr.url()), WithProcedureOptions(WithInterceptors(rec.tracing("service"))))
+	require.NoError(t, s.Register("test.procopts.echo", func(s string) string { return s }, WithInterceptors(rec.tracing("own"))))
+	require.NoError(t, s.Register("test.procopts.plain", func() int { return 1 }))
+	runService(t, s)
+	c := wr.caller(t)
+	res := callUntil(t, c, "test.procopts.echo", wamp.List{"hi"}, 10*time.Second)
+	require.Equal(t, wamp.List{"hi"}, res.Arguments)
+	seen := rec.all()
+	require.Equal(t, []string{
+		"service before test.procopts.echo args=[hi] progress=false",
+		"own before test.procopts.echo args=[hi] progress=false",
+		"own after outcome=ok panic=false canceled=false",
+		"service after outcome=ok panic=false canceled=false",
+	}, seen[len(seen)-4:])
+	rec.reset()
+	_, err := c.Call(t.Context(), "test.procopts.plain", nil, nil, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"service before test.procopts.plain args=[] progress=false",
+		"service after outcome=ok panic=false canceled=false",
+	}, rec.all())
+}

@@ -11,7 +11,8 @@
 //
 // and exits. With -router it serves an external router (nexusd,
 // Crossbar.io) until interrupted; with -listen the embedded router also
-// accepts WebSocket clients at ws://ADDR/ws.
+// accepts WebSocket clients at ws://ADDR/ws. Each call is logged to stderr
+// (wampfn.Logging, log/slog's text format) unless -quiet.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -83,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "serve on the embedded router, which accepts WebSocket clients at ws://ADDR/ws, until interrupted")
 	n := fs.Int("n", 3, "the argument of the demonstration call")
 	verbose := fs.Bool("v", false, "log what the embedded router does")
+	quiet := fs.Bool("quiet", false, "do not log each call to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -108,6 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	fn := longop(*interval)
+	opts := []wampfn.Option{wampfn.WithParamNames("n")}
+	if !*quiet {
+		// One line per call on stderr: procedure, duration, outcome.
+		opts = append(opts, wampfn.WithInterceptors(wampfn.Logging(slog.New(slog.NewTextHandler(stderr, nil)))))
+	}
 	if *routerURL != "" {
 		cfg := client.Config{Realm: *realm, Serialization: ser, Logger: logger}
 		c, err := client.ConnectNet(ctx, *routerURL, cfg)
@@ -115,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(1, "cannot connect to %s: %v", *routerURL, err)
 		}
 		defer c.Close()
-		if err := wampfn.Register(c, procedure, fn, wampfn.WithParamNames("n")); err != nil {
+		if err := wampfn.Register(c, procedure, fn, opts...); err != nil {
 			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "registered %s on %s realm %s\n", procedure, *routerURL, *realm)
@@ -139,7 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(1, "cannot connect to the embedded router: %v", err)
 	}
 	defer callee.Close()
-	if err := wampfn.Register(callee, procedure, fn, wampfn.WithParamNames("n")); err != nil {
+	if err := wampfn.Register(callee, procedure, fn, opts...); err != nil {
 		return fail(1, "%v", err)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,17 @@ func TestDemo(t *testing.T) {
 	require.Equal(t, 0, code, errOut.String())
 	require.Equal(t, "Progress: 0\nProgress: 1\nProgress: 2\nFinal: 3\n", out.String())
 	require.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond, "one progress per interval")
+	// One log line for the one call, on stderr.
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	require.Len(t, lines, 1, "stderr: %q", errOut.String())
+	require.Regexp(t, `^time=\S+ level=INFO msg="wamp call" procedure=com\.myapp\.longop duration=\S+ outcome=ok$`, lines[0])
+
+	// -quiet: no log.
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"-interval", "1ms", "-quiet"}, &out, &errOut))
+	require.Equal(t, "Progress: 0\nProgress: 1\nProgress: 2\nFinal: 3\n", out.String())
+	require.Empty(t, errOut.String())
 }
 
 func TestBadFlags(t *testing.T) {
@@ -120,7 +132,12 @@ func TestNegativeN(t *testing.T) {
 	// The demonstration call with -n -1 reports the same error.
 	var out, errOut bytes.Buffer
 	require.Equal(t, 1, run(t.Context(), []string{"-n", "-1", "-interval", "1ms"}, &out, &errOut))
-	require.Equal(t, "longop: call failed: wamp.error.invalid_argument ["+wantMsg+"]\n", errOut.String())
+	// The callee logs the call (Warn: an argument error), then the caller
+	// reports it.
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	require.Len(t, lines, 2, "stderr: %q", errOut.String())
+	require.Regexp(t, `level=WARN msg="wamp call" procedure=com\.myapp\.longop duration=\S+ outcome=wamp\.error\.invalid_argument error="`+regexp.QuoteMeta(wantMsg)+`"$`, lines[0])
+	require.Equal(t, "longop: call failed: wamp.error.invalid_argument ["+wantMsg+"]", lines[1])
 	require.Empty(t, out.String())
 }
 

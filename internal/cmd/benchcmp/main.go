@@ -1,7 +1,8 @@
 // Command benchcmp runs wampfn's paired benchmarks (bench_test.go: each
-// figure a .../nexus and a .../wampfn sub-benchmark) and prints, for every
-// figure, the median of the hand-written nexus handler, the median of
-// wampfn, their ratio and the target of issue 4.
+// figure a .../nexus and a .../wampfn sub-benchmark, or, for Interceptor,
+// .../plain and .../intercepted) and prints, for every figure, the median
+// of the baseline (the hand-written nexus handler; wampfn without
+// interceptors), the median of wampfn, their ratio and the target.
 //
 // Run it anywhere in the repository:
 //
@@ -142,9 +143,17 @@ type figure struct {
 	pair, unit string
 }
 
-// samples holds every value seen, by figure and side ("nexus",
-// "wampfn", or "" for a benchmark that is not part of a pair).
+// samples holds every value seen, by figure and side ("base", "subject",
+// or "" for a benchmark that is not part of a pair).
 type samples map[figure]map[string][]float64
+
+// sideRoles maps the names of the sub-benchmarks of a pair to their role:
+// the baseline (the hand-written nexus handler; for Interceptor, wampfn
+// without interceptors) or the subject.
+var sideRoles = map[string]string{
+	"nexus": "base", "wampfn": "subject",
+	"plain": "base", "intercepted": "subject",
+}
 
 // parse adds the results in go test's output.
 func (s samples) parse(out []byte) {
@@ -161,9 +170,10 @@ func (s samples) parse(out []byte) {
 			if interleaved {
 				// Both sides in one benchmark: nexus-ns/op, wampfn-ns/op.
 				var ok bool
-				if side, unit, ok = strings.Cut(unit, "-"); !ok || (side != "nexus" && side != "wampfn") {
+				if side, unit, ok = strings.Cut(unit, "-"); !ok || sideRoles[side] == "" {
 					continue
 				}
+				side = sideRoles[side]
 			}
 			f := figure{pair, unit}
 			if s[f] == nil {
@@ -205,12 +215,11 @@ func parseLine(line string) (name string, values map[string]float64, ok bool) {
 	return name, values, true
 }
 
-// splitSide splits "Stream/inproc/nexus" into ("Stream/inproc", "nexus").
-func splitSide(name string) (pair, side string) {
+// splitSide splits "Stream/inproc/nexus" into ("Stream/inproc", "base").
+func splitSide(name string) (pair, role string) {
 	if i := strings.LastIndexByte(name, '/'); i > 0 {
-		switch name[i+1:] {
-		case "nexus", "wampfn":
-			return name[:i], name[i+1:]
+		if role := sideRoles[name[i+1:]]; role != "" {
+			return name[:i], role
 		}
 	}
 	return name, ""
@@ -241,7 +250,7 @@ func targetFor(f figure) (target, bool) {
 	switch {
 	case family == "Stream" && f.unit == "ns/result", family == "SmallCall" && f.unit == "ns/op":
 		return target{"<= 1.05x", func(n, w float64) bool { return w <= 1.05*n }}, true
-	case family == "Stream" && f.unit == "allocs/result":
+	case family == "Stream" && f.unit == "allocs/result", family == "Interceptor" && f.unit == "allocs/op":
 		return target{"<= +1", func(n, w float64) bool { return w <= n+1 }}, true
 	case family == "Decode" && f.unit == "ns/op":
 		return target{"wampfn < 1 µs", func(_, w float64) bool { return w < 1000 }}, true
@@ -279,7 +288,7 @@ func (s samples) table() string {
 			figs = append(figs, f)
 		}
 	}
-	order := map[string]int{"Stream": 0, "SmallCall": 1, "Drop": 2, "DropSend": 3, "Decode": 4}
+	order := map[string]int{"Stream": 0, "SmallCall": 1, "Interceptor": 2, "Drop": 3, "DropSend": 4, "Decode": 5}
 	rank := func(f figure) int {
 		family, _, _ := strings.Cut(f.pair, "/")
 		if o, ok := order[family]; ok {
@@ -292,10 +301,10 @@ func (s samples) table() string {
 			cmp.Compare(unitOrder(a.unit), unitOrder(b.unit)), strings.Compare(a.unit, b.unit))
 	})
 
-	rows := [][]string{{"figure", "nexus", "wampfn", "ratio", "target", "n"}}
+	rows := [][]string{{"figure", "base", "wampfn", "ratio", "target", "n"}}
 	for _, f := range figs {
 		sides := s[f]
-		nexus, wampfn, single := sides["nexus"], sides["wampfn"], sides[""]
+		nexus, wampfn, single := sides["base"], sides["subject"], sides[""]
 		label := f.pair + " " + f.unit
 		if len(single) > 0 { // not a pair: wampfn alone
 			rows = append(rows, []string{label, "-", format(median(single), f.unit), "-", "-", strconv.Itoa(len(single))})
@@ -319,7 +328,7 @@ func (s samples) table() string {
 		}
 		rows = append(rows, []string{label, format(n, f.unit), format(m, f.unit), ratio, goal, strconv.Itoa(min(len(nexus), len(wampfn)))})
 	}
-	return markdown(rows)
+	return markdown(rows) + "\nbase: the hand-written nexus handler; for Interceptor, wampfn without interceptors\n"
 }
 
 // markdown lays out rows as a Markdown table, the first row the header,
