@@ -335,8 +335,16 @@ func TestServiceGracefulShutdown(t *testing.T) {
 		var rpcErr client.RPCError
 		return errors.As(err, &rpcErr) && rpcErr.Err.Error == wamp.ErrNoSuchProcedure
 	}, shutdownTimeout/2, 10*time.Millisecond, "want no_such_procedure during the shutdown, got %v", err)
-	_, err = caller.Call(context.Background(), "test.shutdown.finish", nil, wamp.List{"c"}, nil, nil)
-	require.Equal(t, wamp.ErrNoSuchProcedure, callErr(t, err).Error)
+	// The procedures are unregistered concurrently: finish may still be
+	// on its way out (a call arriving in the instant between nexus's
+	// client dropping its handler and the router's UNREGISTERED gets
+	// nexus's invalid_argument "client has no handler"; see the README's
+	// known nexus limits).
+	require.Eventually(t, func() bool {
+		_, err = caller.Call(context.Background(), "test.shutdown.finish", nil, wamp.List{"c"}, nil, nil)
+		var rpcErr client.RPCError
+		return errors.As(err, &rpcErr) && rpcErr.Err.Error == wamp.ErrNoSuchProcedure
+	}, shutdownTimeout/2, 10*time.Millisecond, "want no_such_procedure during the shutdown, got %v", err)
 	require.ErrorIs(t, s.Register("test.shutdown.late", ping), ErrServiceStopped)
 
 	// The call released before the shutdown timeout finishes normally.
