@@ -16,6 +16,9 @@ import (
 type Option interface{ apply(*config) }
 
 type config struct {
+	method         string // "method LongOp of *main.Svc", for RegisterMethods; "" for Register
+	exclude        bool   // Exclude
+	name           string // WithName
 	paramNames     []string
 	registerOpts   wamp.Dict
 	interceptors   []Interceptor
@@ -79,6 +82,22 @@ func WithInterceptors(interceptors ...Interceptor) Option {
 // registration option); the nexus router has none.
 func WithConcurrency(n int) Option {
 	return optionFunc(func(c *config) { c.concurrency, c.concurrencySet = n, true })
+}
+
+// Exclude leaves a method out of RegisterMethods: give it in the
+// receiver's MethodOptions for that method. Register and Handler refuse
+// it.
+func Exclude() Option {
+	return optionFunc(func(c *config) { c.exclude = true })
+}
+
+// WithName sets the name under which RegisterMethods registers a method:
+// the procedure is prefix+name instead of prefix+the method's name in
+// snake case. Give it in the receiver's MethodOptions for that method.
+// Register and Handler refuse it. Repeating the option replaces the
+// name.
+func WithName(name string) Option {
+	return optionFunc(func(c *config) { c.name = name })
 }
 
 // A ServiceOption configures a Service.

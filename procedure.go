@@ -59,6 +59,7 @@ type procedure struct {
 	// one allocation holds an invocation's argument values.
 	argsType     reflect.Type
 	registerOpts wamp.Dict
+	method       string // "method LongOp of *main.Svc" for RegisterMethods; "" else
 	interceptors []Interceptor
 	limit        *limiter // WithConcurrency's; nil without it
 }
@@ -69,13 +70,19 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	p := &procedure{name: name, registerOpts: cfg.registerOpts, interceptors: cfg.interceptors}
+	p := &procedure{name: name, registerOpts: cfg.registerOpts, method: cfg.method, interceptors: cfg.interceptors}
 	fail := func(format string, args ...any) error {
 		what := "register " + name
 		if name == "" {
 			what = "handler"
 		}
+		if cfg.method != "" {
+			what += " (" + cfg.method + ")"
+		}
 		return fmt.Errorf("%w: %s: %s", ErrSignature, what, fmt.Sprintf(format, args...))
+	}
+	if cfg.method == "" && (cfg.exclude || cfg.name != "") {
+		return nil, fmt.Errorf("wampfn: register %s: Exclude and WithName apply to the methods of RegisterMethods only", name)
 	}
 	if fn == nil {
 		return nil, fail("fn is nil, want a func")

@@ -109,31 +109,73 @@ func (s *Service) Register(procedure string, fn any, opts ...Option) error {
 	if err := checkProcedureURI(procedure, matchOption(p.registerOpts)); err != nil {
 		return err
 	}
+	return s.add(p)
+}
+
+// RegisterMethods adds the exported methods of recv to the procedures of
+// the Service, as the package-level RegisterMethods names and analyses
+// them, with the Service's WithProcedureOptions first. It adds all of them
+// or none, as Register adds one: while Run is connected it registers them
+// on the live connection, and if the router refuses one, unregisters those
+// it made and returns the router's error. They are registered again on
+// every new connection, like any procedure.
+func (s *Service) RegisterMethods(prefix string, recv any, opts ...Option) error {
+	procs, err := methodProcedures(prefix, recv, append(slices.Clip(s.cfg.procOpts), opts...))
+	if err != nil {
+		return err
+	}
+	return s.add(procs...)
+}
+
+// add adds procs to the Service, registering them on the live connection
+// if there is one: all of them or none.
+func (s *Service) add(procs ...*procedure) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	describe := func(p *procedure) string {
+		if p.method != "" {
+			return p.name + " (" + p.method + ")"
+		}
+		return p.name
+	}
 	if s.stopping {
-		return fmt.Errorf("wampfn: register %s: %w", procedure, ErrServiceStopped)
+		return fmt.Errorf("wampfn: register %s: %w", describe(procs[0]), ErrServiceStopped)
 	}
-	if s.index(procedure) >= 0 {
-		return fmt.Errorf("wampfn: register %s: the service already has this procedure", procedure)
-	}
-	if cn := s.conn; cn != nil {
-		err := cn.call(nexusCallTimeout, s.quit, func() error {
-			return cn.c.Register(procedure, p.handler(cn.c, &s.calls), p.registerOpts)
-		})
-		switch {
-		case err == nil:
-			cn.registered[procedure] = true
-		case isClosed(s.quit):
-			return fmt.Errorf("wampfn: register %s: %w", procedure, ErrServiceStopped)
-		case isConnTrouble(cn.c, err):
-			// The next connection registers it.
-			cn.fail(fmt.Errorf("wampfn: register %s: %w", procedure, err))
-		default:
-			return fmt.Errorf("wampfn: register %s: %w", procedure, err)
+	for _, p := range procs {
+		if s.index(p.name) >= 0 {
+			return fmt.Errorf("wampfn: register %s: the service already has this procedure", describe(p))
 		}
 	}
-	s.procs = append(s.procs, p)
+	if cn := s.conn; cn != nil {
+		var done []string
+		for _, p := range procs {
+			err := cn.call(nexusCallTimeout, s.quit, func() error {
+				return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
+			})
+			switch {
+			case err == nil:
+				cn.registered[p.name] = true
+				done = append(done, p.name)
+				continue
+			case isClosed(s.quit):
+				err = fmt.Errorf("wampfn: register %s: %w", describe(p), ErrServiceStopped)
+			case isConnTrouble(cn.c, err):
+				// The next connection registers them all.
+				cn.fail(fmt.Errorf("wampfn: register %s: %w", describe(p), err))
+				s.procs = append(s.procs, procs...)
+				return nil
+			default:
+				err = fmt.Errorf("wampfn: register %s: %w", describe(p), err)
+			}
+			// Refused: take back what this call registered.
+			for _, name := range done {
+				delete(cn.registered, name)
+				cn.call(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(name) })
+			}
+			return err
+		}
+	}
+	s.procs = append(s.procs, procs...)
 	return nil
 }
 
