@@ -248,9 +248,13 @@ type target struct {
 func targetFor(f figure) (target, bool) {
 	family, _, _ := strings.Cut(f.pair, "/")
 	switch {
-	case family == "Stream" && f.unit == "ns/result", family == "SmallCall" && f.unit == "ns/op":
+	case family == "Stream" && f.unit == "ns/result", family == "SmallCall" && f.unit == "ns/op",
+		family == "BoundStream" && f.unit == "ns/result":
 		return target{"<= 1.05x", func(n, w float64) bool { return w <= 1.05*n }}, true
-	case family == "Stream" && f.unit == "allocs/result", family == "Interceptor" && f.unit == "allocs/op":
+	case family == "BoundCall" && f.unit == "ns/op":
+		return target{"<= 1.10x", func(n, w float64) bool { return w <= 1.10*n }}, true
+	case family == "Stream" && f.unit == "allocs/result", family == "Interceptor" && f.unit == "allocs/op",
+		family == "BoundStream" && f.unit == "allocs/result":
 		return target{"<= +1", func(n, w float64) bool { return w <= n+1 }}, true
 	case family == "Decode" && f.unit == "ns/op":
 		return target{"wampfn < 1 µs", func(_, w float64) bool { return w < 1000 }}, true
@@ -288,7 +292,8 @@ func (s samples) table() string {
 			figs = append(figs, f)
 		}
 	}
-	order := map[string]int{"Stream": 0, "SmallCall": 1, "Interceptor": 2, "Drop": 3, "DropSend": 4, "Decode": 5}
+	order := map[string]int{"Stream": 0, "SmallCall": 1, "Interceptor": 2, "BoundCall": 3, "BoundStream": 4,
+		"Drop": 5, "DropSend": 6, "Decode": 7}
 	rank := func(f figure) int {
 		family, _, _ := strings.Cut(f.pair, "/")
 		if o, ok := order[family]; ok {
@@ -328,7 +333,8 @@ func (s samples) table() string {
 		}
 		rows = append(rows, []string{label, format(n, f.unit), format(m, f.unit), ratio, goal, strconv.Itoa(min(len(nexus), len(wampfn)))})
 	}
-	return markdown(rows) + "\nbase: the hand-written nexus handler; for Interceptor, wampfn without interceptors\n"
+	return markdown(rows) + "\nbase: a hand-written nexus handler; for Interceptor, wampfn without interceptors;\n" +
+		"for BoundCall and BoundStream, a hand-written client.Call with hand-written decoding\n"
 }
 
 // markdown lays out rows as a Markdown table, the first row the header,
