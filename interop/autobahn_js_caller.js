@@ -6,7 +6,9 @@
 //               Autobahn|JS's Node rawsocket transport speaks JSON only)
 //   SERIALIZER  json | msgpack | cbor
 //   CASES       comma-separated, run in order, in one session:
-//               progress,noprogress,badinput,cancel,struct,bytes,customerror
+//               progress,noprogress,badinput,cancel,struct,bytes,customerror,
+//               methodnames,methodprogress,methodstruct,methodkwargs,methoderror
+//               (the method* cases call a service registered with wampfn.RegisterMethods)
 //   PREFIX      URI prefix of the procedures under test: case C calls PREFIX + C + "." + name
 //
 // Node 20 has no global WebSocket without --experimental-websocket, and Autobahn|JS 26
@@ -25,6 +27,9 @@ const autobahn = require('autobahn');
 
 const OUT = 'WAMPFN-INTEROP ';
 const TIMEOUT_MS = 50000; // for all cases; the Go side kills us if it must
+
+// ORDER is what case methodstruct sends to place_order (theOrder in interop/shop_test.go).
+const ORDER = { sku: 'widget', qty: 3, gift: true, ship: { city: 'Lyon', zip: '69001' }, notes: ['fragile'] };
 
 function jsonable(v) {
   if (typeof v === 'bigint') return { $bigint: v.toString() };
@@ -147,6 +152,28 @@ const cases = {
   },
   async customerror(s, prefix) {
     await callAndReport(s, prefix + 'fail', []);
+  },
+  // The RegisterMethods service (shop), by its methods' snake_case URIs.
+  async methodnames(s, prefix) {
+    // GetHTTPStatus, and StoreInfo renamed "info"; then three names that must not exist.
+    for (const name of ['get_http_status', 'info', 'store_info', 'audit', 'method_options']) {
+      await callAndReport(s, prefix + name, []);
+    }
+  },
+  async methodprogress(s, prefix) {
+    await callAndReport(s, prefix + 'long_op', [3], {}, { receive_progress: true });
+  },
+  async methodstruct(s, prefix) {
+    await callAndReport(s, prefix + 'place_order', [ORDER]);
+  },
+  async methodkwargs(s, prefix) {
+    await callAndReport(s, prefix + 'quote', [], { qty: 4, sku: 'widget' });
+    await callAndReport(s, prefix + 'quote', ['widget'], { qty: 2 });
+    await callAndReport(s, prefix + 'quote', [], { sku: 'widget', colour: 'red' });
+  },
+  async methoderror(s, prefix) {
+    await callAndReport(s, prefix + 'cancel_order', ['A-1']);
+    await callAndReport(s, prefix + 'cancel_order', ['Z-9']);
   },
 };
 

@@ -6,7 +6,10 @@ Usage: /usr/bin/python3 autobahn_py_caller.py URL REALM SERIALIZER CASES PREFIX
   URL         ws://127.0.0.1:PORT/ (WebSocket) or rs://127.0.0.1:PORT (RawSocket over TCP)
   SERIALIZER  json | msgpack | cbor
   CASES       comma-separated, run in order, in one session:
-              progress,noprogress,badinput,cancel,struct,bytes,customerror
+              progress,noprogress,badinput,cancel,struct,bytes,customerror,
+              methodnames,methodprogress,methodstruct,methodkwargs,methoderror
+              (the method* cases call a service registered with wampfn.RegisterMethods,
+              by the snake_case URIs of its methods)
   PREFIX      URI prefix of the procedures under test: case C calls PREFIX + C + "." + name,
               e.g. "com.test.i12.progress.longop"
 
@@ -45,6 +48,10 @@ from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSeri
 from autobahn.wamp.types import CallOptions, CallResult  # noqa: E402
 
 PREFIX_OUT = "WAMPFN-INTEROP "
+
+# ORDER is what case methodstruct sends to place_order (theOrder in interop/shop_test.go).
+ORDER = {"sku": "widget", "qty": 3, "gift": True, "ship": {"city": "Lyon", "zip": "69001"},
+         "notes": ["fragile"]}
 CASE_TIMEOUT = 50.0  # seconds for all cases; the Go side kills us if it must
 
 SERIALIZERS = {
@@ -203,6 +210,34 @@ class Caller(ApplicationSession):
     @inlineCallbacks
     def case_customerror(self, prefix):
         yield self.call_and_report(prefix + "fail")
+
+    # -- the RegisterMethods service (shop), by its methods' snake_case URIs -------
+
+    @inlineCallbacks
+    def case_methodnames(self, prefix):
+        # GetHTTPStatus, and StoreInfo renamed "info"; then three names that must not exist.
+        for name in ("get_http_status", "info", "store_info", "audit", "method_options"):
+            yield self.call_and_report(prefix + name)
+
+    @inlineCallbacks
+    def case_methodprogress(self, prefix):
+        yield self.call_and_report(prefix + "long_op", 3,
+                                   options=CallOptions(on_progress=self.on_progress))
+
+    @inlineCallbacks
+    def case_methodstruct(self, prefix):
+        yield self.call_and_report(prefix + "place_order", ORDER)
+
+    @inlineCallbacks
+    def case_methodkwargs(self, prefix):
+        yield self.call_and_report(prefix + "quote", qty=4, sku="widget")
+        yield self.call_and_report(prefix + "quote", "widget", qty=2)
+        yield self.call_and_report(prefix + "quote", sku="widget", colour="red")
+
+    @inlineCallbacks
+    def case_methoderror(self, prefix):
+        yield self.call_and_report(prefix + "cancel_order", "A-1")
+        yield self.call_and_report(prefix + "cancel_order", "Z-9")
 
 
 def main(argv):

@@ -140,6 +140,8 @@ type callRecord struct {
 // URI prefix, so that subtests running in parallel do not share procedures.
 type callee struct {
 	prefix string
+	// shop is the RegisterMethods service of the method cases (newShopCallee), else nil.
+	shop *shop
 
 	mu    sync.Mutex
 	calls []*callRecord

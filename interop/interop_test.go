@@ -1,8 +1,9 @@
 package interop_test
 
 // The peer matrix: real third-party WAMP callers (Autobahn|Python, Autobahn|JS, wampy.js)
-// call wampfn procedures through a nexus router, for every case of issue 3, serializer and
-// transport the peer supports. Each peer runs as a subprocess (interop/*_caller.*) that
+// call wampfn procedures through a nexus router, for every case of issue 3 and the
+// RegisterMethods service of issue 10 (shop_test.go), serializer and transport the peer
+// supports. Each peer runs as a subprocess (interop/*_caller.*) that
 // prints one JSON line per thing it saw; the test asserts on those lines and on what the
 // callee function itself saw.
 //
@@ -45,7 +46,9 @@ const (
 	msgBadString   = `argument 0 (n): cannot use string "three" as int`
 	msgMissing     = `argument 0 (n): missing required int`
 	msgTooMany     = `too many arguments: got 2, want at most 1`
+	msgUnknownKw   = `unknown keyword argument "colour"`
 	invalidArgURI  = "wamp.error.invalid_argument"
+	noSuchProcURI  = "wamp.error.no_such_procedure"
 	canceledURI    = "wamp.error.canceled"
 	pyCancelledErr = "twisted.internet.defer.CancelledError"
 )
@@ -59,8 +62,13 @@ const (
 
 var (
 	serializers = []string{"json", "msgpack", "cbor"}
-	cases       = []string{"progress", "noprogress", "badinput", "cancel", "struct", "bytes", "customerror"}
+	cases       = []string{"progress", "noprogress", "badinput", "cancel", "struct", "bytes", "customerror",
+		"methodnames", "methodprogress", "methodstruct", "methodkwargs", "methoderror"}
 )
+
+// isMethodCase says whether a case calls the RegisterMethods service (shop_test.go)
+// instead of the procedures of newCallee.
+func isMethodCase(c string) bool { return strings.HasPrefix(c, "method") }
 
 // peer is one third-party caller library.
 type peer struct {
@@ -259,7 +267,11 @@ func runMatrixCell(t *testing.T, tr *testRouter, p peer, argv []string, ser stri
 	base := newPrefix()
 	callees := map[string]*callee{}
 	for _, c := range cases {
-		callees[c] = newCallee(t, tr, base+c+".")
+		if isMethodCase(c) {
+			callees[c] = newShopCallee(t, tr, base+c+".")
+		} else {
+			callees[c] = newCallee(t, tr, base+c+".")
+		}
 	}
 	run := runPeer(t, argv, url, ser, strings.Join(cases, ","), base)
 	for _, c := range cases {
@@ -439,8 +451,9 @@ func requireError(t testing.TB, e event, uri string, wantArgs string, wantKwargs
 func checkCase(t *testing.T, p peer, ser, caseName string, ce *callee, evs []event) {
 	out := dump(evs)
 	switch caseName {
-	case "progress":
-		// progress 0, 1, 2 in order, then final 3; integers as integers.
+	case "progress", "methodprogress":
+		// longop(3) or long_op(3): progress 0, 1, 2 in order, then final 3; integers as
+		// integers.
 		require.Equal(t, []string{"progress", "progress", "progress", "final"}, kinds(evs), out)
 		for i := range 3 {
 			require.Equal(t, js(t, fmt.Sprintf("[%d]", i)), jv(t, evs[i].Progress.Args), out)
@@ -533,6 +546,37 @@ func checkCase(t *testing.T, p peer, ser, caseName string, ce *callee, evs []eve
 	case "customerror":
 		require.Equal(t, []string{"error"}, kinds(evs), out)
 		requireError(t, evs[0], customURI, string(mustJSON(t, customArgs)), string(mustJSON(t, customKwargs)), out)
+
+	case "methodnames":
+		// get_http_status and info (StoreInfo, WithName) answer; store_info, audit
+		// (Exclude) and method_options (MethodOptioner) are not procedures.
+		require.Equal(t, []string{"final", "final", "error", "error", "error"}, kinds(evs), out)
+		requireFinal(t, evs[0], fmt.Sprintf("[%d]", shopHTTPStatus), out)
+		requireFinal(t, evs[1], jsonString(shopInfo), out)
+		for _, e := range evs[2:] {
+			requireError(t, e, noSuchProcURI, "[]", "{}", out)
+		}
+
+	case "methodstruct":
+		// place_order(theOrder): the dict/object the peer sent arrives as theOrder, and
+		// the Receipt comes back keyed by its json tags.
+		require.Equal(t, []string{"final"}, kinds(evs), out)
+		requireFinal(t, evs[0], "["+receiptJSON+"]", out)
+		require.Equal(t, []Order{theOrder}, ce.shop.placed(), "what place_order received")
+
+	case "methodkwargs":
+		// quote(sku, qty) by keyword, by position and keyword, and with an unknown keyword.
+		require.Equal(t, []string{"final", "final", "error"}, kinds(evs), out)
+		requireFinal(t, evs[0], fmt.Sprintf("[%d]", 4*unitCents), out)
+		requireFinal(t, evs[1], fmt.Sprintf("[%d]", 2*unitCents), out)
+		requireError(t, evs[2], invalidArgURI, jsonString(msgUnknownKw), "{}", out)
+
+	case "methoderror":
+		// cancel_order("A-1") returns nil: an empty result; cancel_order("Z-9") a
+		// *wampfn.Error.
+		require.Equal(t, []string{"final", "error"}, kinds(evs), out)
+		requireFinal(t, evs[0], "[]", out)
+		requireError(t, evs[1], shopErrorURI, string(mustJSON(t, shopErrorArgs)), string(mustJSON(t, shopErrorKwargs)), out)
 
 	default:
 		t.Fatalf("unknown case %s", caseName)

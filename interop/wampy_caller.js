@@ -5,7 +5,9 @@
 //   URL         ws://127.0.0.1:PORT/ (wampy.js speaks WAMP over WebSocket only)
 //   SERIALIZER  json | msgpack | cbor
 //   CASES       comma-separated, run in order, in one session:
-//               progress,noprogress,badinput,cancel,struct,bytes,customerror
+//               progress,noprogress,badinput,cancel,struct,bytes,customerror,
+//               methodnames,methodprogress,methodstruct,methodkwargs,methoderror
+//               (the method* cases call a service registered with wampfn.RegisterMethods)
 //   PREFIX      URI prefix of the procedures under test: case C calls PREFIX + C + "." + name
 //
 // On Node, wampy needs a WebSocket class in its `ws` option; its README's Node examples use
@@ -13,7 +15,9 @@
 // Progress: `call(uri, payload, {progress_callback})`; cancel: `cancel(reqId, {mode})` with
 // the reqId from `getOpStatus()` right after `call()`; errors reject the call's promise with
 // a CallError carrying errorUri, argsList and argsDict. The promise resolves with
-// {details, argsList, argsDict}.
+// {details, argsList, argsDict}. The payload decides the arguments: an array is the
+// positional arguments, {argsList, argsDict} both, any other plain object the keyword
+// arguments (so a dict argument must go inside an array), anything else one argument.
 //
 // Output: lines "WAMPFN-INTEROP " + JSON in the vocabulary of autobahn_py_caller.py, each
 // with a "case" member.
@@ -29,6 +33,9 @@ const WebSocket = createRequire(require.resolve('wampy'))('ws');
 
 const OUT = 'WAMPFN-INTEROP ';
 const TIMEOUT_MS = 50000; // for all cases; the Go side kills us if it must
+
+// ORDER is what case methodstruct sends to place_order (theOrder in interop/shop_test.go).
+const ORDER = { sku: 'widget', qty: 3, gift: true, ship: { city: 'Lyon', zip: '69001' }, notes: ['fragile'] };
 
 function jsonable(v) {
   if (typeof v === 'bigint') return { $bigint: v.toString() };
@@ -136,6 +143,29 @@ const cases = {
   },
   async customerror(w, prefix) {
     await callAndReport(w, prefix + 'fail');
+  },
+  // The RegisterMethods service (shop), by its methods' snake_case URIs.
+  async methodnames(w, prefix) {
+    // GetHTTPStatus, and StoreInfo renamed "info"; then three names that must not exist.
+    for (const name of ['get_http_status', 'info', 'store_info', 'audit', 'method_options']) {
+      await callAndReport(w, prefix + name);
+    }
+  },
+  async methodprogress(w, prefix) {
+    await callAndReport(w, prefix + 'long_op', [3], progressOpts());
+  },
+  async methodstruct(w, prefix) {
+    // In an array: a bare object payload would be sent as keyword arguments.
+    await callAndReport(w, prefix + 'place_order', [ORDER]);
+  },
+  async methodkwargs(w, prefix) {
+    await callAndReport(w, prefix + 'quote', { qty: 4, sku: 'widget' });
+    await callAndReport(w, prefix + 'quote', { argsList: ['widget'], argsDict: { qty: 2 } });
+    await callAndReport(w, prefix + 'quote', { sku: 'widget', colour: 'red' });
+  },
+  async methoderror(w, prefix) {
+    await callAndReport(w, prefix + 'cancel_order', ['A-1']);
+    await callAndReport(w, prefix + 'cancel_order', ['Z-9']);
   },
 };
 
