@@ -213,6 +213,9 @@ type binding struct {
 	progressRaw  bool       // P is Result
 	results      []*decoder // one per value before the error
 	resultIsArgs bool
+	input        int       // the index of the iter.Seq[T] parameter, or -1
+	inputEnc     *encoder  // of T
+	output       *decoder  // of T, when the bound func returns an iter.Seq2[T, error]
 	options      wamp.Dict // CALL.Options but for timeout, copied per call
 	timeout      time.Duration
 }
@@ -228,7 +231,7 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 	if c == nil {
 		return nil, fmt.Errorf("wampfn: %s: nil client", what)
 	}
-	b := &binding{c: c, procedure: procedure, typ: t, progress: -1, timeout: cfg.timeout}
+	b := &binding{c: c, procedure: procedure, typ: t, progress: -1, input: -1, timeout: cfg.timeout}
 	b.options = maps.Clone(cfg.options)
 	if cfg.discloseMe {
 		if b.options == nil {
@@ -245,6 +248,19 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 				return nil, fail("parameter %d (context.Context): the context must be the first parameter", i)
 			}
 			b.hasCtx = true
+		case isSeqType(pt):
+			elem, kind, _ := seqType(pt)
+			if kind != iterSeq {
+				return nil, fail("parameter %d (%s): an input stream parameter must be an iter.Seq[T]", i, pt)
+			}
+			if b.input >= 0 {
+				return nil, fail("parameter %d (%s): a bound func takes at most one input stream", i, pt)
+			}
+			enc, err := encoderFor(elem)
+			if err != nil {
+				return nil, fail("parameter %d (%s): its elements cannot be sent as WAMP values: %v", i, pt, err)
+			}
+			b.input, b.inputEnc = i, enc
 		case pt.Kind() == reflect.Func && !variadic:
 			if pt.NumIn() != 1 || pt.NumOut() != 0 || pt.IsVariadic() {
 				return nil, fail("parameter %d (%s): a func parameter must be a func(P), which receives each progressive result", i, pt)
@@ -274,7 +290,26 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 			b.args = append(b.args, callArg{in: i, enc: enc, variadic: variadic})
 		}
 	}
+	if b.input >= 0 && len(b.args) > 0 {
+		return nil, fail("parameter %d (%s): a bound func with an input stream takes no other arguments: the stream's values are the positional arguments of its chunks", b.args[0].in, t.In(b.args[0].in))
+	}
 	n := t.NumOut()
+	if n == 1 {
+		if elem, kind, ok := seqType(t.Out(0)); ok {
+			if kind != iterSeq2 {
+				return nil, fail("result 0 (%s): a bound func returns an iter.Seq2[T, error], or values and an error", t.Out(0))
+			}
+			if b.progress >= 0 {
+				return nil, fail("parameter %d (%s): a bound func that returns an iterator gets its progressive results from it, not from a func", b.progress, t.In(b.progress))
+			}
+			dec, err := decoderFor(elem)
+			if err != nil {
+				return nil, fail("result 0 (%s): its elements cannot be decoded from WAMP values: %v", t.Out(0), err)
+			}
+			b.output = dec
+			return b, nil
+		}
+	}
 	if n == 0 || t.Out(n-1) != errorType {
 		return nil, fail("%s: the last result must be error, which reports a failed call", t)
 	}
@@ -329,7 +364,7 @@ func (b *binding) call(in []reflect.Value) []reflect.Value {
 	// nexus writes receive_progress into the options: a copy per call
 	// when they have anything to carry, else none.
 	var opts wamp.Dict
-	if len(b.options) > 0 || timeout > 0 || b.progress >= 0 {
+	if len(b.options) > 0 || timeout > 0 || b.progress >= 0 || b.input >= 0 || b.output != nil {
 		opts = make(wamp.Dict, len(b.options)+2)
 		maps.Copy(opts, b.options)
 	}
@@ -337,7 +372,10 @@ func (b *binding) call(in []reflect.Value) []reflect.Value {
 		// Rounded up: a timeout of 0 would mean none.
 		opts[wamp.OptTimeout] = int64((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
-	if b.progress < 0 {
+	if b.output != nil {
+		return []reflect.Value{b.outputSeq(ctx, opts, args, in)}
+	}
+	if b.progress < 0 && b.input < 0 {
 		res, err := b.c.Call(ctx, b.procedure, opts, args, nil, nil)
 		if err != nil {
 			return b.fail(b.callError(ctx, err))
@@ -347,10 +385,9 @@ func (b *binding) call(in []reflect.Value) []reflect.Value {
 
 	var onProgress client.ProgressHandler
 	var progressErr error
-	{
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if b.progress >= 0 {
 		deliver := b.progressFunc(in[b.progress])
 		onProgress = func(r *wamp.Result) {
 			if progressErr != nil || deliver == nil {
@@ -362,12 +399,21 @@ func (b *binding) call(in []reflect.Value) []reflect.Value {
 			}
 		}
 	}
-	res, err := b.c.Call(ctx, b.procedure, opts, args, nil, onProgress)
+	var res *wamp.Result
+	if b.input >= 0 {
+		res, err = b.callStream(ctx, opts, in[b.input], onProgress)
+	} else {
+		res, err = b.c.Call(ctx, b.procedure, opts, args, nil, onProgress)
+	}
 	if progressErr != nil {
-		// Call has returned: the handler is done with progressErr.
+		// The call has returned: the handler is done with progressErr.
 		return b.fail(progressErr)
 	}
 	if err != nil {
+		var se *streamError
+		if errors.As(err, &se) {
+			return b.fail(se.err)
+		}
 		return b.fail(b.callError(ctx, err))
 	}
 	return b.decodeResults(res)

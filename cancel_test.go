@@ -75,7 +75,8 @@ func dialWire(t testing.TB, tr *testRouter, via string) *wireCaller {
 		peer, err = transport.ConnectWebsocketPeer(t.Context(), tr.wsURL, ser, nil, quietLogger, nil)
 		require.NoError(t, err)
 	}
-	features := wamp.Dict{"call_canceling": true, "progressive_call_results": true, "call_timeout": true}
+	features := wamp.Dict{"call_canceling": true, "progressive_call_results": true, "call_timeout": true,
+		"progressive_call_invocations": true}
 	peer.Send() <- &wamp.Hello{Realm: testRealm, Details: wamp.Dict{
 		"roles": wamp.Dict{"caller": wamp.Dict{"features": features}},
 	}}

@@ -22,7 +22,10 @@
 //     cancels (INTERRUPT), leaves, or its timeout passes, and when the
 //     session to the router is lost;
 //   - Details: who called, and how;
-//   - ProgressSink[P]: at most one; see ProgressSink.
+//   - ProgressSink[P]: at most one; see ProgressSink;
+//   - InputStream[T]: at most one; the call's input, sent by the caller in
+//     chunks (progressive call invocations); see InputStream. The other
+//     argument parameters are then taken by name only (WithParamNames).
 //
 // Every other parameter takes one WAMP positional argument, in order; a
 // trailing variadic parameter takes the remaining ones. Trailing pointer
@@ -32,7 +35,13 @@
 //
 // The results may be nothing, error, R, (R, error), or several values
 // before the error, each one positional result. A Result as R sets the
-// final Args and Kwargs exactly. The error result must be declared as
+// final Args and Kwargs exactly. An iter.Seq[T] or iter.Seq2[T, error]
+// result (optionally with an error) is a stream: to a caller that asked
+// for progressive results each element is one, and the final result is
+// empty; another caller gets one list of every element (at most
+// DefaultIteratorLimit, see WithIteratorLimit). Iteration stops when the
+// call is cancelled; a Seq2 element's error ends the call, after the
+// elements already sent. The error result must be declared as
 // error: a result of a concrete error type (*MyErr) is refused, since a
 // nil *MyErr returned as an error is not nil.
 //

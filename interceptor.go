@@ -68,7 +68,7 @@ func (p *procedure) pipeline(c *client.Client) InvokeFunc {
 func (p *procedure) chain(c *client.Client) (run InvokeFunc, err error) {
 	name := p.displayName()
 	run = func(ctx context.Context, inv *Invocation) (Result, error) {
-		args, kwargs, err := p.call(ctx, c, callInput{inv.Args, inv.Kwargs, nil, &inv.Details, inv.Progress})
+		args, kwargs, err := p.call(ctx, c, callInput{inv.Args, inv.Kwargs, nil, &inv.Details, inv.Progress, nil})
 		return Result{Args: args, Kwargs: kwargs}, err
 	}
 	for i := len(p.interceptors) - 1; i >= 0; i-- {

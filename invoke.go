@@ -64,6 +64,12 @@ func (r Result) encode() (wamp.List, wamp.Dict, error) {
 // once for the registration.
 func (p *procedure) handler(c *client.Client, calls *callTracker) client.InvocationHandler {
 	run := p.pipeline(c)
+	if p.input != nil {
+		ss := &streams{}
+		return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
+			return p.invokeStream(ctx, c, inv, run, calls, ss)
+		}
+	}
 	return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
 		growStack(0)
 		if calls != nil {
@@ -93,27 +99,41 @@ func growStack(i int) byte {
 	return buf[i]
 }
 
-// invoke serves one invocation. Without interceptors (run is nil) it
-// calls the innermost stage directly; with them, it builds the
-// Invocation they see and runs the chain. Either way the outcome is
-// mapped to the wire by errorResult, the one mapping.
+// invoke serves one invocation of a procedure without an input stream. A
+// progressive call invocation (a caller streaming its input) is refused
+// with wamp.error.feature_not_supported, the spec's answer of a callee
+// that cannot take one.
 func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc) client.InvokeResult {
 	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
-		return client.InvokeResult{Err: wamp.ErrInvalidArgument, Args: wamp.List{
-			"progressive call invocations are not supported by this procedure: send the arguments in one call",
+		return client.InvokeResult{Err: wamp.ErrFeatureNotSupported, Args: wamp.List{
+			p.displayName() + " takes no input stream: send its arguments in one call (progressive call invocations need an InputStream parameter)",
 		}}
 	}
 	wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
+	return p.respond(ctx, c, inv, run, callInput{inv.Arguments, inv.ArgumentsKw, inv, nil, wanted, nil})
+}
+
+// respond runs a call and returns its answer. Without interceptors (run
+// is nil) it calls the innermost stage directly; with them, it builds the
+// Invocation they see and runs the chain. Either way the outcome is
+// mapped to the wire by errorResult, the one mapping.
+func (p *procedure) respond(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc, in callInput) client.InvokeResult {
 	var args wamp.List
 	var kwargs wamp.Dict
 	var err error
 	if run == nil {
-		args, kwargs, err = p.call(ctx, c, callInput{inv.Arguments, inv.ArgumentsKw, inv, nil, wanted})
+		args, kwargs, err = p.call(ctx, c, in)
 	} else {
-		iv := &Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: wanted}
+		iv := &Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: in.progress}
 		iv.Procedure = iv.Details.Procedure
+		runCtx := ctx
+		if in.input != nil {
+			// The innermost stage finds the input stream here: an
+			// interceptor may pass on an Invocation of its own.
+			runCtx = context.WithValue(ctx, inputKey{}, in.input)
+		}
 		var res Result
-		if res, err = run(ctx, iv); err == nil {
+		if res, err = run(runCtx, iv); err == nil {
 			// An interceptor may have replaced the result with Go values.
 			if args, kwargs, err = res.encode(); err != nil {
 				err = encodeFailure("result", err)
@@ -134,6 +154,10 @@ func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invo
 	return client.InvokeResult{Args: args, Kwargs: kwargs}
 }
 
+// inputKey is the context key of a call's *inputCall, for the innermost
+// stage under interceptors.
+type inputKey struct{}
+
 // callInput is what the innermost stage takes of an invocation: from the
 // nexus INVOCATION directly (inv), or from the Invocation the interceptors
 // passed on (details).
@@ -142,7 +166,8 @@ type callInput struct {
 	kwargs   wamp.Dict
 	inv      *wamp.Invocation // for Details, when details is nil
 	details  *Details
-	progress bool // the caller asked for progressive results
+	progress bool       // the caller asked for progressive results
+	input    *inputCall // the input stream, for a procedure that takes one
 }
 
 // call is the innermost stage: it takes a concurrency slot, binds the
@@ -175,6 +200,13 @@ func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (a
 	} else {
 		params = make([]reflect.Value, n)
 	}
+	if p.input != nil {
+		// The positional arguments are the input stream's first value.
+		in.args = nil
+		if in.input == nil {
+			in.input, _ = ctx.Value(inputKey{}).(*inputCall)
+		}
+	}
 	if err := p.bindArgs(in.args, in.kwargs, params); err != nil {
 		return nil, nil, err
 	}
@@ -202,6 +234,8 @@ func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (a
 			}
 		case paramSink:
 			params[i] = p.sink.newValue(st)
+		case paramInput:
+			params[i] = p.input.newInput(in.input)
 		}
 	}
 	var out []reflect.Value
@@ -212,6 +246,15 @@ func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (a
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, callCanceledError{err}
+	}
+	if p.iter != iterNone {
+		if p.hasErr {
+			if ev := out[1]; !ev.IsNil() {
+				return nil, nil, ev.Interface().(error)
+			}
+		}
+		args, err := p.iterate(ctx, c, out[0], in.progress)
+		return args, nil, err
 	}
 	return p.result(out)
 }

@@ -24,6 +24,12 @@ type config struct {
 	interceptors   []Interceptor
 	concurrency    int
 	concurrencySet bool
+	inputBuffer    int
+	inputBufferSet bool
+	iterLimit      int
+	iterLimitSet   bool
+	inputIdle      time.Duration
+	inputIdleSet   bool
 }
 
 type optionFunc func(*config)
@@ -98,6 +104,37 @@ func Exclude() Option {
 // name.
 func WithName(name string) Option {
 	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithInputBuffer sets how many values of the procedure's input stream
+// (see InputStream) may wait unread: DefaultInputBuffer without the
+// option. A chunk that finds the buffer full ends the call: the caller
+// gets an ERROR with InputOverflowURI and Recv returns ErrInputOverflow.
+// WAMP has no flow control for call invocations, so a caller that sends
+// faster than the function reads meets this bound. Register fails for
+// n < 1. Repeating the option replaces n.
+func WithInputBuffer(n int) Option {
+	return optionFunc(func(c *config) { c.inputBuffer, c.inputBufferSet = n, true })
+}
+
+// WithInputIdleTimeout sets how long the procedure's input stream waits
+// for the caller's next chunk: DefaultInputIdleTimeout without the option,
+// 0 for ever. Past it, Recv returns ErrInputIdle. The nexus v3.3.0 router
+// does not tell the callee when a streaming caller leaves, cancels with
+// mode skip, or when the router itself drops the call (its queue to the
+// callee full): without this bound the function would wait for ever.
+// Register fails for d < 0. Repeating the option replaces d.
+func WithInputIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.inputIdle, c.inputIdleSet = d, true })
+}
+
+// WithIteratorLimit sets how many elements of an iterator result wampfn
+// collects for a caller that did not ask for progressive results (see
+// the package documentation): DefaultIteratorLimit without the option. An
+// iterator with more ends the call with wamp.error.runtime_error naming
+// the bound. Register fails for n < 1. Repeating the option replaces n.
+func WithIteratorLimit(n int) Option {
+	return optionFunc(func(c *config) { c.iterLimit, c.iterLimitSet = n, true })
 }
 
 // A ServiceOption configures a Service.

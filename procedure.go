@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gammazero/nexus/v3/wamp"
 )
@@ -29,6 +30,7 @@ const (
 	paramContext                  // the invocation's context.Context
 	paramDetails                  // Details
 	paramSink                     // ProgressSink[T]
+	paramInput                    // InputStream[T]
 )
 
 // argParam is the plan for one parameter that takes a WAMP argument.
@@ -59,6 +61,14 @@ type procedure struct {
 	// one allocation holds an invocation's argument values.
 	argsType     reflect.Type
 	registerOpts wamp.Dict
+	input        inputType     // the zero InputStream[T], when the function takes one
+	inputDec     *decoder      // of T
+	inputBuffer  int           // WithInputBuffer
+	inputIdle    time.Duration // WithInputIdleTimeout
+	iter         iterKind      // the result is an iterator
+	iterEncode   func(any) (wamp.List, wamp.Dict, error)
+	iterElem     *encoder
+	iterLimit    int    // WithIteratorLimit
 	method       string // "method LongOp of *main.Svc" for RegisterMethods; "" else
 	interceptors []Interceptor
 	limit        *limiter // WithConcurrency's; nil without it
@@ -116,6 +126,21 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 				return nil, fail("parameter %d (%s): progress values: %v", i, pt, err)
 			}
 			p.sinkEncode = enc
+		case isInputStream(pt):
+			if p.input != nil {
+				return nil, fail("parameter %d (%s): a function takes at most one InputStream", i, pt)
+			}
+			p.kinds[i] = paramInput
+			p.input = reflect.Zero(pt).Interface().(inputType)
+			dec, err := decoderFor(p.input.inputElem())
+			if err != nil {
+				return nil, fail("parameter %d (%s): input values: %v", i, pt, err)
+			}
+			p.inputDec = dec
+		case pt.Kind() == reflect.Pointer && isInputStream(pt.Elem()):
+			return nil, fail("parameter %d (%s): take the InputStream by value, not by pointer", i, pt)
+		case pt.Implements(inputTypeType) || pt.Kind() == reflect.Pointer && pt.Elem().Implements(inputTypeType):
+			return nil, fail("parameter %d (%s) embeds an InputStream: take the wampfn.InputStream itself as the parameter", i, pt)
 		case pt.Kind() == reflect.Pointer && isProgressSink(pt.Elem()):
 			return nil, fail("parameter %d (%s): take the ProgressSink by value, not by pointer", i, pt)
 		case pt.Implements(sinkTypeType) || pt.Kind() == reflect.Pointer && pt.Elem().Implements(sinkTypeType):
@@ -192,6 +217,26 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 		if ot == resultType && nout-btoi(t.Out(nout-1) == errorType) > 1 {
 			return nil, fail("result %d (wampfn.Result): a Result must be the only result besides the error", i)
 		}
+		if elem, kind, ok := seqType(ot); ok {
+			if nout-btoi(t.Out(nout-1) == errorType) > 1 {
+				return nil, fail("result %d (%s): an iterator must be the only result besides the error", i, ot)
+			}
+			if kind == iterInvalid {
+				return nil, fail("result %d (%s): an iter.Seq2 result must be an iter.Seq2[T, error]", i, ot)
+			}
+			if elem == resultType {
+				return nil, fail("result %d (%s): an iterator's elements are values; send Results on a ProgressSink[wampfn.Result]", i, ot)
+			}
+			enc, err := valuesEncoder(elem)
+			if err != nil {
+				return nil, fail("result %d (%s): its elements cannot be sent as WAMP values: %v", i, ot, err)
+			}
+			if p.iterElem, err = encoderFor(elem); err != nil {
+				return nil, fail("result %d (%s): its elements cannot be sent as WAMP values: %v", i, ot, err)
+			}
+			p.iter, p.iterEncode = kind, enc
+			continue
+		}
 		enc, err := encoderFor(ot)
 		if err != nil {
 			return nil, fail("result %d (%s) cannot be sent as a WAMP value: %v", i, ot, err)
@@ -199,6 +244,36 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 		p.results = append(p.results, enc)
 	}
 	p.resultIsArgs = len(p.results) == 1 && t.Out(0) == resultType
+
+	if p.input != nil {
+		// Positional arguments carry the stream: the others go by name.
+		for _, a := range p.args {
+			if a.name == "" {
+				return nil, fail("parameter %d (%s): a function with an InputStream takes its other arguments by name only: give WithParamNames", a.in, a.typ)
+			}
+		}
+	}
+	p.inputBuffer = DefaultInputBuffer
+	if cfg.inputBufferSet {
+		if cfg.inputBuffer < 1 {
+			return nil, fmt.Errorf("wampfn: register %s: WithInputBuffer(%d): want at least 1", p.displayName(), cfg.inputBuffer)
+		}
+		p.inputBuffer = cfg.inputBuffer
+	}
+	p.inputIdle = DefaultInputIdleTimeout
+	if cfg.inputIdleSet {
+		if cfg.inputIdle < 0 {
+			return nil, fmt.Errorf("wampfn: register %s: WithInputIdleTimeout(%v): want 0 (none) or more", p.displayName(), cfg.inputIdle)
+		}
+		p.inputIdle = cfg.inputIdle
+	}
+	p.iterLimit = DefaultIteratorLimit
+	if cfg.iterLimitSet {
+		if cfg.iterLimit < 1 {
+			return nil, fmt.Errorf("wampfn: register %s: WithIteratorLimit(%d): want at least 1", p.displayName(), cfg.iterLimit)
+		}
+		p.iterLimit = cfg.iterLimit
+	}
 
 	if cfg.concurrencySet {
 		if cfg.concurrency < 1 {

@@ -281,8 +281,9 @@ func TestProgressiveInvocationRefused(t *testing.T) {
 	select {
 	case err := <-done:
 		werr := callErr(t, err)
-		require.Equal(t, wamp.ErrInvalidArgument, werr.Error)
-		require.Contains(t, werr.Arguments[0], "progressive call invocations are not supported")
+		// The spec's answer of a callee that cannot take them.
+		require.Equal(t, wamp.ErrFeatureNotSupported, werr.Error)
+		require.Contains(t, werr.Arguments[0], "test.oneshot takes no input stream")
 	case <-time.After(10 * time.Second):
 		t.Fatal("a progressive call invocation hung")
 	}

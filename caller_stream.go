@@ -1,0 +1,209 @@
+package wampfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"strconv"
+	"sync"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// Streaming typed callers: a bound func that sends its input as a stream
+// (an iter.Seq[T] parameter: progressive call invocations), or returns its
+// results as one (an iter.Seq2[T, error] result: progressive results).
+
+// isSeqType reports whether t is an iter.Seq or iter.Seq2.
+func isSeqType(t reflect.Type) bool {
+	_, _, ok := seqType(t)
+	return ok
+}
+
+// streamError is an error of the bound func's own making while it sent
+// its input stream (an element that cannot be sent): it is the call's
+// outcome, not the CANCEL that it made nexus send.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+
+var errStreamOver = errors.New("wampfn: the call is over")
+
+// callStream makes the call with client.CallProgressive, one chunk per
+// element of seq ([v], progress: true), then a final empty chunk
+// (progress: false). nexus v3.3.0 panics on a chunk after the first that
+// leaves progress unset, and keeps asking for chunks after the call has
+// ended: every chunk sets it, and once the call is over the chunk source
+// answers with an error (nexus then sends a CANCEL that the router
+// ignores) and stops the iterator.
+func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Value, onProgress client.ProgressHandler) (*wamp.Result, error) {
+	var mu sync.Mutex
+	over := false
+	var next func() (reflect.Value, bool)
+	stop := func() {}
+	if !seq.IsNil() {
+		next, stop = iter.Pull(seq.Seq())
+	}
+	var ownErr error
+	chunks := 0
+	send := func(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
+		if !b.c.Connected() {
+			// nexus v3.3.0 sends whatever this returns (a chunk, or a
+			// CANCEL for an error) on the session's channel, which a
+			// closed client has closed: the send panics, in nexus's
+			// goroutine, and takes the process down. Return nothing,
+			// ever: that goroutine of nexus's is left behind instead.
+			select {}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		first := chunks == 0
+		chunks++
+		if over {
+			return nil, nil, nil, errStreamOver
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		chunkOpts := wamp.Dict{}
+		if first {
+			chunkOpts = opts
+		}
+		var v reflect.Value
+		ok := false
+		if next != nil {
+			v, ok = next()
+		}
+		if !ok {
+			over = true
+			chunkOpts[wamp.OptProgress] = false
+			return chunkOpts, nil, nil, nil
+		}
+		x, err := b.inputEnc.fn(v, 0)
+		if err != nil {
+			over = true
+			ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", b.procedure, chunks-1), err)
+			return nil, nil, nil, ownErr
+		}
+		chunkOpts[wamp.OptProgress] = true
+		return chunkOpts, wamp.List{x}, nil, nil
+	}
+	res, err := b.c.CallProgressive(ctx, b.procedure, send, onProgress)
+	mu.Lock()
+	over = true
+	stop()
+	own := ownErr
+	mu.Unlock()
+	if own != nil {
+		return nil, &streamError{own}
+	}
+	return res, err
+}
+
+// outputSeq returns the iter.Seq2[T, error] that a bound func returns:
+// ranging over it makes the call, asking for progressive results, and
+// yields each of them decoded as T; then the elements of a final result
+// that is one list (a callee that did not stream), or nothing for an
+// empty final result. An ERROR, or a result that does not decode, is
+// yielded as the last element's error. Breaking out of the loop cancels
+// the call.
+func (b *binding) outputSeq(ctx context.Context, opts wamp.Dict, args wamp.List, in []reflect.Value) reflect.Value {
+	seqType := b.typ.Out(0)
+	return reflect.MakeFunc(seqType, func(yv []reflect.Value) []reflect.Value {
+		b.runOutput(ctx, opts, args, in, yv[0])
+		return nil
+	})
+}
+
+func (b *binding) runOutput(ctx context.Context, opts wamp.Dict, args wamp.List, in []reflect.Value, yieldFn reflect.Value) {
+	elemType := b.output.typ
+	yield := func(v reflect.Value, err error) bool {
+		if !v.IsValid() {
+			v = reflect.Zero(elemType)
+		}
+		e := reflect.New(errorType).Elem()
+		if err != nil {
+			e.Set(reflect.ValueOf(err))
+		}
+		return yieldFn.Call([]reflect.Value{v, e})[0].Bool()
+	}
+	decode := func(src any, what string) (reflect.Value, error) {
+		v := reflect.New(elemType).Elem()
+		if err := b.output.fn(src, v, 0); err != nil {
+			return reflect.Value{}, fmt.Errorf("wampfn: call %s: %w", b.procedure, asResultError(err, what))
+		}
+		return v, nil
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan *wamp.Result, 16)
+	var res *wamp.Result
+	var callErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(results) // the progress handler is not called after the call returns
+		onProgress := func(r *wamp.Result) {
+			select {
+			case results <- r:
+			case <-ctx.Done():
+			}
+		}
+		if b.input >= 0 {
+			res, callErr = b.callStream(ctx, opts, in[b.input], onProgress)
+		} else {
+			res, callErr = b.c.Call(ctx, b.procedure, opts, args, nil, onProgress)
+		}
+	}()
+	n := 0
+	for r := range results {
+		what := "progressive result " + strconv.Itoa(n)
+		n++
+		if len(r.Arguments) != 1 {
+			yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: %s: want one value, got %d", b.procedure, what, len(r.Arguments)))
+			return // cancel, by the deferred call
+		}
+		v, err := decode(r.Arguments[0], what)
+		if err != nil {
+			yield(reflect.Value{}, err)
+			return
+		}
+		if !yield(v, nil) {
+			return
+		}
+	}
+	<-done
+	if callErr != nil {
+		var se *streamError
+		if errors.As(callErr, &se) {
+			yield(reflect.Value{}, se.err)
+			return
+		}
+		yield(reflect.Value{}, b.callError(ctx, callErr))
+		return
+	}
+	switch {
+	case len(res.Arguments) == 0:
+		return
+	case len(res.Arguments) == 1:
+		if l, ok := listOf(res.Arguments[0]); ok {
+			for i, x := range l {
+				v, err := decode(x, "result 0 element "+strconv.Itoa(i))
+				if err != nil {
+					yield(reflect.Value{}, err)
+					return
+				}
+				if !yield(v, nil) {
+					return
+				}
+			}
+			return
+		}
+	}
+	yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: final result: want nothing, or one list of the elements, got %d values (%s)",
+		b.procedure, len(res.Arguments), describe(res.Arguments[0])))
+}
