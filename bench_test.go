@@ -98,12 +98,12 @@ func newBenchPair(b *testing.B, transport string) *benchPair {
 
 // register registers the hand-written handler as proc+".nexus" and fn
 // with wampfn as proc+".wampfn".
-func (bp *benchPair) register(b *testing.B, proc string, h client.InvocationHandler, fn any) {
+func (bp *benchPair) register(b *testing.B, proc string, h client.InvocationHandler, fn any, opts ...Option) {
 	b.Helper()
 	if err := bp.callee.Register(proc+".nexus", h, nil); err != nil {
 		b.Fatal(err)
 	}
-	if err := Register(bp.callee, proc+".wampfn", fn); err != nil {
+	if err := Register(bp.callee, proc+".wampfn", fn, opts...); err != nil {
 		b.Fatal(err)
 	}
 }

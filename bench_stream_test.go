@@ -1,0 +1,190 @@
+package wampfn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/router"
+	"github.com/gammazero/nexus/v3/transport/serialize"
+	"github.com/gammazero/nexus/v3/wamp"
+)
+
+// Benchmarks of streams against hand-written nexus code doing the same,
+// side by side in one run: an input stream (progressive call
+// invocations) into an InputStream, and an iterator result.
+
+// benchInputLen is the number of values per input-stream call. The
+// router's queues are sized for it: a caller sending as fast as it can
+// overflows nexus's default 64 (see the README's Streams section).
+const benchInputLen = 1000
+
+// newBenchStreamPair is newBenchPair with the router's per-session queues
+// (WebSocket OutQueueSize, in-process LocalQueueSize) sized for queue
+// messages in flight.
+func newBenchStreamPair(b *testing.B, transport string, queue int) *benchPair {
+	b.Helper()
+	logger := log.New(io.Discard, "", 0)
+	r, err := router.NewRouter(&router.Config{
+		RealmConfigs: []*router.RealmConfig{{URI: benchRealm, AnonymousAuth: true}},
+	}, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(r.Close)
+	var url string
+	if transport != "inproc" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws := router.NewWebsocketServer(r)
+		ws.OutQueueSize = queue
+		srv := &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		b.Cleanup(func() { srv.Close() })
+		url = "ws://" + ln.Addr().String() + "/"
+	}
+	connect := func() *client.Client {
+		cfg := client.Config{Realm: benchRealm, Logger: logger, LocalQueueSize: queue}
+		var c *client.Client
+		var err error
+		if transport == "inproc" {
+			c, err = client.ConnectLocal(r, cfg)
+		} else {
+			cfg.Serialization = serialize.MSGPACK
+			c, err = client.ConnectNet(context.Background(), url, cfg)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		return c
+	}
+	return &benchPair{caller: connect(), callee: connect()}
+}
+
+// BenchmarkInputStream: one call whose caller streams benchInputLen ints,
+// one per chunk, summed by the callee; per value. The hand-written
+// handler keeps each call's sum in a map by request ID and answers on the
+// final chunk.
+func BenchmarkInputStream(b *testing.B) {
+	for _, transport := range benchTransports {
+		b.Run(transport, func(b *testing.B) {
+			bp := newBenchStreamPair(b, transport, benchInputLen+64)
+			var mu sync.Mutex
+			sums := map[wamp.ID]int64{}
+			hand := func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
+				var v int64
+				if len(inv.Arguments) == 1 {
+					n, ok := benchHandInt(inv.Arguments[0])
+					if !ok {
+						return client.InvokeResult{Err: wamp.ErrInvalidArgument}
+					}
+					v = int64(n)
+				}
+				mu.Lock()
+				sum := sums[inv.Request] + v
+				if progress, _ := inv.Details[wamp.OptProgress].(bool); progress {
+					sums[inv.Request] = sum
+					mu.Unlock()
+					return client.InvokeResult{Err: wamp.InternalProgressiveOmitResult}
+				}
+				delete(sums, inv.Request)
+				mu.Unlock()
+				return client.InvokeResult{Args: wamp.List{sum}}
+			}
+			bp.register(b, "bench.input", hand, func(in InputStream[int]) (int, error) {
+				sum := 0
+				for v, err := range in.All() {
+					if err != nil {
+						return 0, err
+					}
+					sum += v
+				}
+				return sum, nil
+			}, WithInputBuffer(benchInputLen)) // a burst may outrun the function
+			want := int64(benchInputLen * (benchInputLen + 1) / 2)
+			call := func(uri string) benchOp {
+				return func(b *testing.B, _ int) {
+					i := 0
+					res, err := bp.caller.CallProgressive(context.Background(), uri, func(context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
+						if i == benchInputLen {
+							return nil, nil, nil, errors.New("the call is over")
+						}
+						i++
+						return wamp.Dict{wamp.OptProgress: i < benchInputLen}, wamp.List{i}, nil, nil
+					}, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n, _ := benchHandInt(res.Arguments[0]); int64(n) != want {
+						b.Fatalf("got %v, want %d", res.Arguments, want)
+					}
+				}
+			}
+			benchRunPair(b, "value", benchInputLen, 1, map[string]benchOp{
+				"nexus": call("bench.input.nexus"), "wampfn": call("bench.input.wampfn"),
+			})
+		})
+	}
+}
+
+// BenchmarkIterResult: one call whose function returns an iter.Seq of
+// benchStreamLen ints, each a progressive result, against a hand-written
+// SendProgress loop; per result.
+func BenchmarkIterResult(b *testing.B) {
+	for _, transport := range benchTransports {
+		b.Run(transport, func(b *testing.B) {
+			bp := newBenchPair(b, transport)
+			bp.register(b, "bench.iter",
+				func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
+					n, ok := benchHandInt(inv.Arguments[0])
+					if !ok {
+						return client.InvokeResult{Err: wamp.ErrInvalidArgument}
+					}
+					for i := range n {
+						if err := bp.callee.SendProgress(ctx, wamp.List{i}, nil); err != nil {
+							return client.InvokeResult{Err: wamp.ErrCanceled}
+						}
+					}
+					return client.InvokeResult{}
+				},
+				func(n int) iter.Seq[int] {
+					return func(yield func(int) bool) {
+						for i := range n {
+							if !yield(i) {
+								return
+							}
+						}
+					}
+				})
+			var got atomic.Int64
+			onProgress := func(*wamp.Result) { got.Add(1) }
+			args := wamp.List{benchStreamLen}
+			call := func(uri string) benchOp {
+				return func(b *testing.B, _ int) {
+					got.Store(0)
+					if _, err := bp.caller.Call(context.Background(), uri, nil, args, nil, onProgress); err != nil {
+						b.Fatal(err)
+					}
+					if n := got.Load(); n != benchStreamLen {
+						b.Fatalf("got %d progressive results, want %d", n, benchStreamLen)
+					}
+				}
+			}
+			benchRunPair(b, "result", benchStreamLen, 1, map[string]benchOp{
+				"nexus": call("bench.iter.nexus"), "wampfn": call("bench.iter.wampfn"),
+			})
+		})
+	}
+}
