@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -46,7 +47,11 @@ func makeDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return textDecoder(t), nil
 	}
-	return makeKindDecodeFunc(t, b)
+	fn, err := makeKindDecodeFunc(t, b)
+	if set := setterFor(t); err == nil && set != nil {
+		b.building[t].set = set
+	}
+	return fn, err
 }
 
 func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
@@ -256,6 +261,20 @@ func exactInt64(f float64) (int64, bool) {
 	return int64(f), true
 }
 
+// exactFloat returns the number k, i, u, f (as number returns it) as a
+// float64, and false for an integer that a float64 does not hold exactly.
+func exactFloat(k numKind, i int64, u uint64, f float64) (float64, bool) {
+	switch k {
+	case signedNumber:
+		f = float64(i)
+		return f, f < twoTo63 && int64(f) == i
+	case unsignedNumber:
+		f = float64(u)
+		return f, f < 2*twoTo63 && uint64(f) == u
+	}
+	return f, true
+}
+
 func decodeInt(src any, dst reflect.Value, _ int) error {
 	k, i, u, f := number(src)
 	switch k {
@@ -313,17 +332,12 @@ func decodeUint(src any, dst reflect.Value, _ int) error {
 // up to 2^24, and larger ones only when they are round enough.
 func decodeFloat(src any, dst reflect.Value, _ int) error {
 	k, i, u, f := number(src)
-	switch k {
-	case notNumber:
+	if k == notNumber {
 		return mismatch(src, dst.Type())
-	case signedNumber:
-		if f = float64(i); f >= twoTo63 || int64(f) != i {
-			return inexact(src, dst.Type())
-		}
-	case unsignedNumber:
-		if f = float64(u); f >= 2*twoTo63 || uint64(f) != u {
-			return inexact(src, dst.Type())
-		}
+	}
+	f, exact := exactFloat(k, i, u, f)
+	if !exact {
+		return inexact(src, dst.Type())
 	}
 	if dst.Kind() == reflect.Float32 {
 		if !math.IsInf(f, 0) && dst.OverflowFloat(f) {
@@ -358,6 +372,198 @@ func decodeAny(src any, dst reflect.Value, _ int) error {
 	return nil
 }
 
+// A setFunc is the fast path of a decoder: it stores src at p, a pointer
+// to a settable value of the decoder's type, when src is a value that the
+// decoder takes as it is, and reports whether it did. It adds no rule: on
+// false the decoder runs, which converts src or says why it does not fit.
+// Bool, string, integer and float types have one (a string, a bool, a
+// number in range and, into a float, exact), and so have []float64, []int,
+// []int64 and []string, and a struct of fields with one (a dict whose keys
+// each name a field exactly); its decoder's plan holds it. A list of
+// records decoded with reflect.Value.Field(i).SetInt and the like spends
+// more time in reflect than in reading the values.
+//
+// A setFunc does not count depth: a caller uses it for a value at depth
+// below MaxDepth only, where a struct's decoder would not refuse it.
+type setFunc func(src any, p unsafe.Pointer) bool
+
+// setterFor returns the setFunc of t, a type that does not decode by
+// UnmarshalText, or nil when t has none or, a struct, records its own (see
+// structDecoder).
+func setterFor(t reflect.Type) setFunc {
+	switch t.Kind() {
+	case reflect.Bool:
+		return setBool
+	case reflect.String:
+		return setString
+	case reflect.Int:
+		return intSetter[int]()
+	case reflect.Int8:
+		return intSetter[int8]()
+	case reflect.Int16:
+		return intSetter[int16]()
+	case reflect.Int32:
+		return intSetter[int32]()
+	case reflect.Int64:
+		return intSetter[int64]()
+	case reflect.Uint:
+		return uintSetter[uint]()
+	case reflect.Uint8:
+		return uintSetter[uint8]()
+	case reflect.Uint16:
+		return uintSetter[uint16]()
+	case reflect.Uint32:
+		return uintSetter[uint32]()
+	case reflect.Uint64:
+		return uintSetter[uint64]()
+	case reflect.Uintptr:
+		return uintSetter[uintptr]()
+	case reflect.Float32:
+		return floatSetter[float32]()
+	case reflect.Float64:
+		return floatSetter[float64]()
+	case reflect.Slice:
+		if t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType {
+			return func(src any, p unsafe.Pointer) bool {
+				l, ok := plainList(src)
+				return ok && decodeScalarSlice(l, t, p)
+			}
+		}
+	}
+	return nil
+}
+
+func setBool(src any, p unsafe.Pointer) bool {
+	b, ok := src.(bool)
+	if ok {
+		*(*bool)(p) = b
+	}
+	return ok
+}
+
+func setString(src any, p unsafe.Pointer) bool {
+	s, ok := src.(string)
+	if !ok || isJSONBytes(s) {
+		return false
+	}
+	*(*string)(p) = s
+	return true
+}
+
+// The numeric setFuncs take what msgpack and CBOR deliver (and, for an
+// integer, what a Go caller sends) without a call, and anything else by
+// number. Each is a closure: called through a func value, an instance of
+// a generic function costs one call more, to pass its dictionary.
+
+func intSetter[T int | int8 | int16 | int32 | int64]() setFunc {
+	return func(src any, p unsafe.Pointer) bool {
+		var i int64
+		switch x := src.(type) {
+		case int64:
+			i = x
+		case int:
+			i = int64(x)
+		default:
+			var ok bool
+			if i, ok = int64Of(src); !ok {
+				return false
+			}
+		}
+		if int64(T(i)) != i {
+			return false
+		}
+		*(*T)(p) = T(i)
+		return true
+	}
+}
+
+// int64Of returns src as an int64 when it is an integer in int64's range.
+func int64Of(src any) (int64, bool) {
+	switch k, i, u, _ := number(src); k {
+	case signedNumber:
+		return i, true
+	case unsignedNumber:
+		return int64(u), u <= math.MaxInt64
+	}
+	return 0, false
+}
+
+func uintSetter[T uint | uint8 | uint16 | uint32 | uint64 | uintptr]() setFunc {
+	return func(src any, p unsafe.Pointer) bool {
+		u, ok := uint64Of(src)
+		if !ok || uint64(T(u)) != u {
+			return false
+		}
+		*(*T)(p) = T(u)
+		return true
+	}
+}
+
+// uint64Of returns src as a uint64 when it is an integer in uint64's
+// range.
+func uint64Of(src any) (uint64, bool) {
+	if i, ok := src.(int64); ok {
+		return uint64(i), i >= 0
+	}
+	switch k, i, u, _ := number(src); k {
+	case signedNumber:
+		return uint64(i), i >= 0
+	case unsignedNumber:
+		return u, true
+	}
+	return 0, false
+}
+
+// floatSetter's setFunc takes a float that T holds, rounded (a float32
+// rounds a float64), or an integer that T holds exactly.
+func floatSetter[T float32 | float64]() setFunc {
+	return func(src any, p unsafe.Pointer) bool {
+		f, ok := src.(float64)
+		if !ok || unsafe.Sizeof(T(0)) == 4 && !fitsFloat32(f) {
+			return setFloatOf[T](src, p)
+		}
+		*(*T)(p) = T(f)
+		return true
+	}
+}
+
+// fitsFloat32 reports whether f is in float32's range (or infinite).
+func fitsFloat32(f float64) bool {
+	return math.Abs(f) <= math.MaxFloat32 || math.IsInf(f, 0)
+}
+
+// setFloatOf is floatSetter's setFunc for src other than a float64 in
+// T's range.
+func setFloatOf[T float32 | float64](src any, p unsafe.Pointer) bool {
+	k, i, u, f := number(src)
+	f, exact := exactFloat(k, i, u, f)
+	if k == notNumber || !exact {
+		return false
+	}
+	if k == floatNumber && (unsafe.Sizeof(T(0)) == 8 || fitsFloat32(f)) { // a float32
+		*(*T)(p) = T(f)
+		return true
+	}
+	if x := T(f); float64(x) == f { // an integer T holds
+		*(*T)(p) = x
+		return true
+	}
+	return false
+}
+
+// elemsSetter returns the setFunc of the elements of v, a slice or an
+// array at depth, and a pointer to its first element; nil when there is
+// none or v's elements cannot be set.
+func elemsSetter(v reflect.Value, elem *decoder, depth int) (setFunc, unsafe.Pointer) {
+	if elem.set == nil || depth+1 >= MaxDepth || v.Len() == 0 {
+		return nil, nil
+	}
+	if first := v.Index(0); first.CanSet() {
+		return elem.set, unsafe.Pointer(first.UnsafeAddr()) // not Addr: that looks up *T
+	}
+	return nil, nil
+}
+
 func pointerDecoder(elem *decoder) decodeFunc {
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
@@ -384,14 +590,23 @@ func sameType(src any, dst reflect.Value) bool {
 	return true
 }
 
-// listOf returns src as a list of elements: a WAMP list, or, from an
-// in-process caller, any Go slice or array.
-func listOf(src any) (wamp.List, bool) {
+// plainList returns src as a list when it is one as the transports
+// deliver it.
+func plainList(src any) (wamp.List, bool) {
 	switch x := src.(type) {
 	case wamp.List:
 		return x, true
 	case []any:
 		return x, true
+	}
+	return nil, false
+}
+
+// listOf returns src as a list of elements: a WAMP list, or, from an
+// in-process caller, any Go slice or array.
+func listOf(src any) (wamp.List, bool) {
+	if l, ok := plainList(src); ok {
+		return l, true
 	}
 	rv := reflect.ValueOf(src)
 	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
@@ -425,7 +640,7 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 			dst.Set(reflect.MakeSlice(t, 0, 0))
 			return nil
 		}
-		if scalar && dst.CanSet() && decodeScalarSlice(l, dst.Addr().Interface()) {
+		if scalar && dst.CanSet() && decodeScalarSlice(l, t, unsafe.Pointer(dst.UnsafeAddr())) {
 			return nil
 		}
 		// A new array in dst itself: one allocation, where MakeSlice
@@ -433,13 +648,24 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 		dst.SetZero()
 		dst.Grow(len(l))
 		dst.SetLen(len(l))
-		for i, e := range l {
-			if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
-				return inside(err, "["+strconv.Itoa(i)+"]")
-			}
-		}
-		return nil
+		return decodeElems(l, dst, elem, depth)
 	}
+}
+
+// decodeElems decodes l into dst, a slice or array of len(l) elements
+// at depth, each by elem.set when it takes it, else by elem.fn.
+func decodeElems(l wamp.List, dst reflect.Value, elem *decoder, depth int) error {
+	set, p := elemsSetter(dst, elem, depth)
+	size := elem.typ.Size()
+	for i, e := range l {
+		if set != nil && set(e, unsafe.Add(p, uintptr(i)*size)) {
+			continue
+		}
+		if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
+			return inside(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	return nil
 }
 
 var (
@@ -449,14 +675,15 @@ var (
 	stringSliceType  = reflect.TypeFor[[]string]()
 )
 
-// decodeScalarSlice is the fast path of sliceDecoder for a []float64,
-// []int, []int64 or []string, p pointing to it: it converts l's elements
-// without reflection when each is of a type that converts without
-// question, and else reports false, leaving *p alone, for the general
-// path to convert them or say what does not fit.
-func decodeScalarSlice(l wamp.List, p any) bool {
-	switch p := p.(type) {
-	case *[]float64:
+// decodeScalarSlice is the fast path of sliceDecoder for t, a []float64,
+// []int, []int64 or []string, p pointing to a settable one: it converts
+// l's elements without reflection when each is of a type that converts
+// without question, and else reports false, leaving *p alone, for the
+// general path to convert them or say what does not fit. (Per element, a
+// setFunc costs a call; these loops, none.)
+func decodeScalarSlice(l wamp.List, t reflect.Type, p unsafe.Pointer) bool {
+	switch t {
+	case float64SliceType:
 		s := make([]float64, len(l))
 		for i, e := range l {
 			switch x := e.(type) {
@@ -484,8 +711,8 @@ func decodeScalarSlice(l wamp.List, p any) bool {
 				return false
 			}
 		}
-		*p = s
-	case *[]int:
+		*(*[]float64)(p) = s
+	case intSliceType:
 		s := make([]int, len(l))
 		for i, e := range l {
 			var x int64
@@ -507,8 +734,8 @@ func decodeScalarSlice(l wamp.List, p any) bool {
 			}
 			s[i] = int(x)
 		}
-		*p = s
-	case *[]int64:
+		*(*[]int)(p) = s
+	case int64SliceType:
 		s := make([]int64, len(l))
 		for i, e := range l {
 			switch x := e.(type) {
@@ -525,8 +752,8 @@ func decodeScalarSlice(l wamp.List, p any) bool {
 				return false
 			}
 		}
-		*p = s
-	case *[]string:
+		*(*[]int64)(p) = s
+	case stringSliceType:
 		s := make([]string, len(l))
 		for i, e := range l {
 			x, ok := e.(string)
@@ -535,7 +762,7 @@ func decodeScalarSlice(l wamp.List, p any) bool {
 			}
 			s[i] = x
 		}
-		*p = s
+		*(*[]string)(p) = s
 	default:
 		return false
 	}
@@ -557,27 +784,23 @@ func arrayDecoder(t reflect.Type, elem *decoder) decodeFunc {
 		if depth >= MaxDepth {
 			return tooDeep()
 		}
-		for i, e := range l {
-			if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
-				return inside(err, "["+strconv.Itoa(i)+"]")
-			}
-		}
-		return nil
+		return decodeElems(l, dst, elem, depth)
 	}
 }
 
 // bytesDecoder decodes binary data: bytes on msgpack and CBOR, the WAMP
 // JSON convention ("\x00" + base64), a plain base64 string (as nexus's
-// JSON serializer sends a []byte), or a list of numbers.
+// JSON serializer sends a []byte), or a list of numbers. The function
+// gets bytes of its own: a copy of what it was sent.
 func bytesDecoder(t reflect.Type, elem *decoder) decodeFunc {
 	list := sliceDecoder(t, elem)
 	return func(src any, dst reflect.Value, depth int) error {
 		var b []byte
 		switch x := src.(type) {
 		case []byte:
-			b = x
+			b = append([]byte(nil), x...)
 		case serialize.BinaryData:
-			b = x
+			b = append([]byte(nil), x...)
 		case string:
 			enc := x
 			if isJSONBytes(x) {
@@ -590,7 +813,7 @@ func bytesDecoder(t reflect.Type, elem *decoder) decodeFunc {
 		default:
 			return list(src, dst, depth)
 		}
-		dst.SetBytes(append([]byte(nil), b...))
+		dst.SetBytes(b)
 		return nil
 	}
 }
@@ -613,27 +836,46 @@ func mapDecoder(t reflect.Type, elem *decoder) decodeFunc {
 			return tooDeep()
 		}
 		m := reflect.MakeMapWithSize(t, len(d))
+		// One key and one value, reused: a key converted from each k
+		// would allocate.
+		kv := reflect.New(keyType).Elem()
 		ev := reflect.New(elem.typ).Elem()
+		set, p := elem.set, unsafe.Pointer(ev.UnsafeAddr())
+		if depth+1 >= MaxDepth {
+			set = nil
+		}
 		for k, v := range d {
 			ev.SetZero()
-			if err := elem.fn(v, ev, depth+1); err != nil {
-				return inside(err, k)
+			if set == nil || !set(v, p) {
+				if err := elem.fn(v, ev, depth+1); err != nil {
+					return inside(err, k)
+				}
 			}
-			m.SetMapIndex(reflect.ValueOf(k).Convert(keyType), ev)
+			kv.SetString(k)
+			m.SetMapIndex(kv, ev)
 		}
 		dst.Set(m)
 		return nil
 	}
 }
 
-// dictOf returns src as a dict: a WAMP dict, or, from an in-process
-// caller, any map with string keys or any struct.
-func dictOf(src any) (wamp.Dict, bool) {
+// plainDict returns src as a dict when it is one as the transports
+// deliver it.
+func plainDict(src any) (wamp.Dict, bool) {
 	switch x := src.(type) {
 	case wamp.Dict:
 		return x, true
 	case map[string]any:
 		return x, true
+	}
+	return nil, false
+}
+
+// dictOf returns src as a dict: a WAMP dict, or, from an in-process
+// caller, any map with string keys or any struct.
+func dictOf(src any) (wamp.Dict, bool) {
+	if d, ok := plainDict(src); ok {
+		return d, true
 	}
 	rv := reflect.ValueOf(src)
 	switch {
@@ -657,20 +899,51 @@ type fieldDecoder struct {
 	name  string
 	index []int
 	dec   *decoder
+	// set is the field type's setFunc and offset the field's offset, for
+	// a field of the struct itself (not promoted from an embedded one)
+	// whose type has one; else set is nil.
+	set    setFunc
+	offset uintptr
 }
 
-// structDecoder decodes a dict into a struct. Keys are matched to fields
+// decode decodes v, the value of key k, into f's field of dst.
+func (f *fieldDecoder) decode(dst reflect.Value, k string, v any, depth int) error {
+	fv, err := fieldByIndex(dst, f.index)
+	if err == nil {
+		err = f.dec.fn(v, fv, depth)
+	}
+	if err != nil {
+		return inside(err, k)
+	}
+	return nil
+}
+
+// A structPlan decodes a dict into a struct. Keys are matched to fields
 // by their json tag name, else their Go name, exactly or else ignoring
 // case; keys that match no field are ignored, as encoding/json does.
+type structPlan struct {
+	typ    reflect.Type
+	fields []fieldDecoder // in the struct's order
+	byName map[string]*fieldDecoder
+	byFold map[string]*fieldDecoder // by lower-case name; the first field of each
+}
+
+// structDecoder returns the decoder of struct type t and, when each of
+// t's fields is its own (not promoted) and of a type with a setFunc that
+// is neither a struct nor a slice, records t's setFunc in b.
 func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	fields, err := structFields(t)
 	if err != nil {
 		return nil, err
 	}
-	ordered := make([]*fieldDecoder, 0, len(fields))
-	byName := make(map[string]*fieldDecoder, len(fields))
-	byFold := make(map[string]*fieldDecoder, len(fields))
-	for _, f := range fields {
+	sp := &structPlan{
+		typ:    t,
+		fields: make([]fieldDecoder, len(fields)),
+		byName: make(map[string]*fieldDecoder, len(fields)),
+		byFold: make(map[string]*fieldDecoder, len(fields)),
+	}
+	flat := true
+	for i, f := range fields {
 		var dec *decoder
 		if f.quoted {
 			dec = &decoder{typ: f.typ, fn: quotedDecoder(f.typ)}
@@ -680,76 +953,127 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 			}
 			return nil, err
 		}
-		fd := &fieldDecoder{name: f.name, index: f.index, dec: dec}
-		ordered = append(ordered, fd)
-		byName[f.name] = fd
-		if _, dup := byFold[strings.ToLower(f.name)]; !dup {
-			byFold[strings.ToLower(f.name)] = fd
+		fd := &sp.fields[i]
+		*fd = fieldDecoder{name: f.name, index: f.index, dec: dec}
+		if len(f.index) == 1 {
+			fd.set, fd.offset = dec.set, t.Field(f.index[0]).Offset
+		}
+		flat = flat && fd.set != nil && f.typ.Kind() != reflect.Struct && f.typ.Kind() != reflect.Slice
+		sp.byName[f.name] = fd
+		if _, dup := sp.byFold[strings.ToLower(f.name)]; !dup {
+			sp.byFold[strings.ToLower(f.name)] = fd
 		}
 	}
-	return func(src any, dst reflect.Value, depth int) error {
+	if flat {
+		b.building[t].set = sp.setFunc()
+	}
+	return sp.decode, nil
+}
+
+// setFunc returns the setFunc of a struct whose fields all have one that
+// sets them directly (no struct and no slice, so that it sets values one
+// level deep): it takes a dict whose keys each name a field exactly, with
+// values that the fields' setFuncs take.
+func (sp *structPlan) setFunc() setFunc {
+	fields := sp.fields
+	return func(src any, p unsafe.Pointer) bool {
+		d, ok := plainDict(src)
+		if !ok {
+			return false
+		}
+		n := 0
+		for i := range fields {
+			f := &fields[i]
+			if v, ok := d[f.name]; ok {
+				if !f.set(v, unsafe.Add(p, f.offset)) {
+					return false
+				}
+				n++
+			}
+		}
+		return n == len(d)
+	}
+}
+
+func (sp *structPlan) decode(src any, dst reflect.Value, depth int) error {
+	// A dict first: it is what every transport delivers, and never a
+	// value of the struct's own type.
+	d, ok := plainDict(src)
+	if !ok {
 		if sameType(src, dst) {
 			return nil
 		}
-		d, ok := dictOf(src)
+		if d, ok = dictOf(src); !ok {
+			return mismatch(src, sp.typ)
+		}
+	}
+	if depth >= MaxDepth {
+		return tooDeep()
+	}
+	// Keys that name a field exactly, the usual case, with one lookup per
+	// field; then, only if d has other keys, those that match a field
+	// ignoring case.
+	var p unsafe.Pointer // for the fields' setFuncs
+	if dst.CanSet() && depth+1 < MaxDepth {
+		p = unsafe.Pointer(dst.UnsafeAddr()) // not Addr: that looks up *T
+	}
+	n, err := sp.decodeExact(d, p, dst, depth)
+	if err != nil || n == len(d) {
+		return err
+	}
+	return sp.decodeFolded(d, dst, depth)
+}
+
+// decodeExact decodes the values of the keys of d that name a field
+// exactly into the struct dst at depth, each by its field's setFunc when
+// p, dst's address, is not nil and the setFunc takes it, else by the
+// field's decoder. It returns how many it decoded.
+func (sp *structPlan) decodeExact(d wamp.Dict, p unsafe.Pointer, dst reflect.Value, depth int) (int, error) {
+	n := 0
+	for i := range sp.fields {
+		f := &sp.fields[i]
+		v, ok := d[f.name]
 		if !ok {
-			return mismatch(src, t)
+			continue
 		}
-		if depth >= MaxDepth {
-			return tooDeep()
+		n++
+		if p != nil && f.set != nil && f.set(v, unsafe.Add(p, f.offset)) {
+			continue
 		}
-		decode := func(f *fieldDecoder, k string, v any) error {
-			fv, err := fieldByIndex(dst, f.index)
-			if err == nil {
-				err = f.dec.fn(v, fv, depth+1)
-			}
-			if err != nil {
-				return inside(err, k)
-			}
-			return nil
+		if err := f.decode(dst, f.name, v, depth+1); err != nil {
+			return n, err
 		}
-		// Keys that name a field exactly, the usual case, with one
-		// lookup per field; then, only if d has other keys, those that
-		// match a field ignoring case.
-		exact := 0
-		for _, f := range ordered {
-			if v, ok := d[f.name]; ok {
-				exact++
-				if err := decode(f, f.name, v); err != nil {
-					return err
-				}
-			}
+	}
+	return n, nil
+}
+
+// decodeFolded decodes the keys of d that name a field only ignoring
+// case. Such a key counts when no key names that field exactly; two such
+// keys for one field are ambiguous (a dict has no order to pick the last,
+// as encoding/json does in an object).
+func (sp *structPlan) decodeFolded(d wamp.Dict, dst reflect.Value, depth int) error {
+	var folded map[*fieldDecoder]string
+	for k, v := range d {
+		if sp.byName[k] != nil {
+			continue
 		}
-		if exact == len(d) {
-			return nil
+		f := sp.byFold[strings.ToLower(k)]
+		if f == nil || hasKey(d, f.name) {
+			continue
 		}
-		// A key that names a field only ignoring case counts when no key
-		// names that field exactly; two such keys for one field are
-		// ambiguous (a dict has no order to pick the last, as
-		// encoding/json does in an object).
-		var folded map[*fieldDecoder]string
-		for k, v := range d {
-			if byName[k] != nil {
-				continue
-			}
-			f := byFold[strings.ToLower(k)]
-			if f == nil || hasKey(d, f.name) {
-				continue
-			}
-			if other, dup := folded[f]; dup {
-				k1, k2 := min(k, other), max(k, other)
-				return &ArgumentError{Msg: fmt.Sprintf("keys %q and %q both name field %s of %s (ignoring case)", k1, k2, f.name, t)}
-			}
-			if folded == nil {
-				folded = make(map[*fieldDecoder]string, 1)
-			}
-			folded[f] = k
-			if err := decode(f, k, v); err != nil {
-				return err
-			}
+		if other, dup := folded[f]; dup {
+			k1, k2 := min(k, other), max(k, other)
+			return &ArgumentError{Msg: fmt.Sprintf("keys %q and %q both name field %s of %s (ignoring case)", k1, k2, f.name, sp.typ)}
 		}
-		return nil
-	}, nil
+		if folded == nil {
+			folded = make(map[*fieldDecoder]string, 1)
+		}
+		folded[f] = k
+		if err := f.decode(dst, k, v, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // quotedDecoder decodes a field of type t with the json option ",string":
@@ -779,6 +1103,9 @@ func quotedDecoder(t reflect.Type) decodeFunc {
 // struct pointers on the way. A nil embedded pointer to an unexported
 // struct type cannot be set: its fields are an error, as in encoding/json.
 func fieldByIndex(v reflect.Value, index []int) (reflect.Value, error) {
+	if len(index) == 1 { // not embedded: the usual case
+		return v.Field(index[0]), nil
+	}
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {

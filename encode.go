@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"unsafe"
 
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -204,6 +205,14 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 			return nilOr(t, encodeErrorText), nil
 		}
 	}
+	fn, err := makeKindEncodeFunc(t, b)
+	if get := getterFor(t); err == nil && get != nil {
+		b.building[t].get = get
+	}
+	return fn, err
+}
+
+func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
 	named := t.PkgPath() != ""
 	switch t.Kind() {
 	case reflect.Bool:
@@ -282,7 +291,15 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 				return nil, tooDeepResult()
 			}
 			l := make(wamp.List, v.Len())
+			get, p := elemsGetter(v, elem, depth)
+			size := elem.typ.Size()
 			for i := range l {
+				if get != nil {
+					var ok bool
+					if l[i], ok = get(unsafe.Add(p, uintptr(i)*size)); ok {
+						continue
+					}
+				}
 				var err error
 				if l[i], err = elem.fn(v.Index(i), depth+1); err != nil {
 					return nil, inside(err, "["+strconv.Itoa(i)+"]")
@@ -319,6 +336,105 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 		return structEncoder(t, b)
 	}
 	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
+}
+
+// A getFunc is the fast path of an encoder, as a setFunc is a decoder's:
+// it returns the WAMP value of the value at p, a pointer to a value of the
+// encoder's type, and false when the encoder must run instead (for a NaN
+// or an infinity, which it refuses). Bool, string, integer and float types
+// that the encoder encodes by their kind have one, and so has a struct of
+// such fields without the json options omitempty, omitzero and string; the
+// encoder's plan holds it. Where reflect.Value.Interface copies each value
+// into new memory, a getFunc boxes it as a Go conversion does (an integer
+// below 256 allocates nothing). Like a setFunc, it does not count depth.
+type getFunc func(p unsafe.Pointer) (any, bool)
+
+// getterFor returns the getFunc of t, a type that makeKindEncodeFunc
+// encodes, or nil when t has none or, a struct, records its own (see
+// structEncoder). The getFunc returns what t's encodeFunc returns: the
+// value itself, or, for a named numeric type, its int64, uint64 or
+// float64.
+func getterFor(t reflect.Type) getFunc {
+	named := t.PkgPath() != ""
+	switch t.Kind() {
+	case reflect.Bool:
+		return valueGetter[bool]()
+	case reflect.String:
+		return valueGetter[string]()
+	case reflect.Int:
+		return intGetter[int](named)
+	case reflect.Int8:
+		return intGetter[int8](named)
+	case reflect.Int16:
+		return intGetter[int16](named)
+	case reflect.Int32:
+		return intGetter[int32](named)
+	case reflect.Int64:
+		return intGetter[int64](named)
+	case reflect.Uint:
+		return uintGetter[uint](named)
+	case reflect.Uint8:
+		return uintGetter[uint8](named)
+	case reflect.Uint16:
+		return uintGetter[uint16](named)
+	case reflect.Uint32:
+		return uintGetter[uint32](named)
+	case reflect.Uint64:
+		return uintGetter[uint64](named)
+	case reflect.Uintptr:
+		return uintGetter[uintptr](true)
+	case reflect.Float32:
+		return floatGetter[float32](named)
+	case reflect.Float64:
+		return floatGetter[float64](named)
+	}
+	return nil
+}
+
+// (Each returns a closure, as the setters do, for one call less.)
+
+func valueGetter[T any]() getFunc {
+	return func(p unsafe.Pointer) (any, bool) { return *(*T)(p), true }
+}
+
+func intGetter[T int | int8 | int16 | int32 | int64](named bool) getFunc {
+	if named {
+		return func(p unsafe.Pointer) (any, bool) { return int64(*(*T)(p)), true }
+	}
+	return valueGetter[T]()
+}
+
+func uintGetter[T uint | uint8 | uint16 | uint32 | uint64 | uintptr](named bool) getFunc {
+	if named {
+		return func(p unsafe.Pointer) (any, bool) { return uint64(*(*T)(p)), true }
+	}
+	return valueGetter[T]()
+}
+
+func floatGetter[T float32 | float64](named bool) getFunc {
+	return func(p unsafe.Pointer) (any, bool) {
+		f := *(*T)(p)
+		switch {
+		case !isFinite(float64(f)):
+			return nil, false
+		case named:
+			return float64(f), true
+		}
+		return f, true
+	}
+}
+
+// elemsGetter returns the getFunc of the elements of v, a slice or an
+// array at depth, and a pointer to its first element; nil when there is
+// none or v's elements are not addressable.
+func elemsGetter(v reflect.Value, elem *encoder, depth int) (getFunc, unsafe.Pointer) {
+	if elem.get == nil || depth+1 >= MaxDepth || v.Len() == 0 {
+		return nil, nil
+	}
+	if first := v.Index(0); first.CanAddr() {
+		return elem.get, unsafe.Pointer(first.UnsafeAddr())
+	}
+	return nil, nil
 }
 
 // nilOr returns enc, preceded for a pointer type t by a nil check: a nil
@@ -358,16 +474,24 @@ type fieldEncoder struct {
 	isZero    func(reflect.Value) bool // for omitzero; nil without it
 	quoted    bool                     // the json option ",string"
 	enc       *encoder                 // nil when quoted
+	// get is the field type's getFunc and offset the field's offset, for
+	// a field of the struct itself (not promoted from an embedded one)
+	// without omitempty, omitzero and string whose type has one; else get
+	// is nil.
+	get    getFunc
+	offset uintptr
 }
 
 // structEncoder encodes a struct as a dict keyed the way encoding/json
-// keys it.
+// keys it. When each of its fields is its own (not promoted), has a
+// getFunc and is not a struct, it records the struct's getFunc in b.
 func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
 	sfs, err := structFields(t)
 	if err != nil {
 		return nil, err
 	}
 	fields := make([]fieldEncoder, 0, len(sfs))
+	flat := true
 	for _, f := range sfs {
 		fe := fieldEncoder{name: f.name, index: f.index, omitEmpty: f.omitEmpty, quoted: f.quoted}
 		if f.omitZero {
@@ -380,16 +504,44 @@ func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error)
 				}
 				return nil, err
 			}
+			if len(f.index) == 1 && !f.omitEmpty && !f.omitZero {
+				fe.get, fe.offset = fe.enc.get, t.Field(f.index[0]).Offset
+			}
 		}
+		flat = flat && fe.get != nil && f.typ.Kind() != reflect.Struct
 		fields = append(fields, fe)
+	}
+	if flat {
+		b.building[t].get = func(p unsafe.Pointer) (any, bool) {
+			d := make(wamp.Dict, len(fields))
+			for i := range fields {
+				f := &fields[i]
+				x, ok := f.get(unsafe.Add(p, f.offset))
+				if !ok {
+					return nil, false
+				}
+				d[f.name] = x
+			}
+			return d, true
+		}
 	}
 	return func(v reflect.Value, depth int) (any, error) {
 		if depth >= MaxDepth {
 			return nil, tooDeepResult()
 		}
+		var p unsafe.Pointer // for the fields' getFuncs
+		if v.CanAddr() && depth+1 < MaxDepth {
+			p = unsafe.Pointer(v.UnsafeAddr())
+		}
 		d := make(wamp.Dict, len(fields))
 		for i := range fields {
 			f := &fields[i]
+			if p != nil && f.get != nil {
+				if x, ok := f.get(unsafe.Add(p, f.offset)); ok {
+					d[f.name] = x
+					continue
+				}
+			}
 			fv, ok := fieldOf(v, f.index)
 			if !ok || (f.omitEmpty && isEmptyValue(fv)) || (f.isZero != nil && f.isZero(fv)) {
 				continue
@@ -460,6 +612,9 @@ func zeroTest(t reflect.Type) func(reflect.Value) bool {
 // fieldOf is reflect.Value.FieldByIndex that reports false where a nil
 // embedded pointer hides the field.
 func fieldOf(v reflect.Value, index []int) (reflect.Value, bool) {
+	if len(index) == 1 { // not embedded: the usual case
+		return v.Field(index[0]), true
+	}
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {

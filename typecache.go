@@ -12,10 +12,15 @@ import (
 
 // A plan is the conversion work for one Go type, built once and cached.
 // It is a pointer so that a recursive type can refer to its own plan while
-// the plan is being built; fn is set before the plan is published.
+// the plan is being built; fn, set and get are set before the plan is
+// published.
 type plan[F any] struct {
 	typ reflect.Type
 	fn  F
+	// set is a decoder's fast path (see setFunc) and get an encoder's
+	// (see getFunc), when its type has one.
+	set setFunc
+	get getFunc
 }
 
 // A planCache builds plans on first use and keeps the complete ones, in

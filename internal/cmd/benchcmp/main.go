@@ -1,5 +1,6 @@
-// Command benchcmp runs wampfn's paired benchmarks (bench_test.go: each
-// figure a .../nexus and a .../wampfn sub-benchmark, or, for Interceptor,
+// Command benchcmp runs wampfn's paired benchmarks (bench_test.go and
+// bench_bulk_test.go: each figure a .../nexus and a .../wampfn
+// sub-benchmark, or, for Interceptor,
 // .../plain and .../intercepted) and prints, for every figure, the median
 // of the baseline (the hand-written nexus handler; wampfn without
 // interceptors), the median of wampfn, their ratio and the target.
@@ -8,6 +9,7 @@
 //
 //	go run ./internal/cmd/benchcmp
 //	go run ./internal/cmd/benchcmp -rounds 10 -benchtime 500ms -bench 'SmallCall|Stream'
+//	go run ./internal/cmd/benchcmp -rounds 5 -benchtime 100ms -bench Bulk
 //
 // It runs, in the module's root directory,
 //
@@ -18,10 +20,11 @@
 // load from elsewhere. Rounds alternate which side of a pair runs first
 // (WAMPFN_BENCH_REVERSE), so running second is nobody's bias.
 //
-// Each figure has time and allocations (per op, or per result where the
-// benchmark reports that) from the .../nexus and .../wampfn
+// Each figure has time and allocations (per op, or per result or element
+// where the benchmark reports that) from the .../nexus and .../wampfn
 // sub-benchmarks, then time again from .../interleaved, which alternates
-// the two sides call by call (decodes: 64 at a time) and times each
+// the two sides call by call (decodes: 64 at a time; bulk decodes and
+// encodes: about a thousand elements at a time) and times each
 // apart: a burst of load from elsewhere on the machine then slows both
 // alike, so its ratio is the one to trust on a busy machine.
 //
@@ -238,10 +241,14 @@ func median(xs []float64) float64 {
 	}
 }
 
-// A target is issue 4's goal for one figure.
+// A target is the goal for one figure: issue 4's for the call path,
+// issue 12's for bulk data.
 type target struct {
 	text string
 	met  func(nexus, wampfn float64) bool
+	// unit, when set, is the unit of the pair whose medians met judges,
+	// for a row shown in another.
+	unit string
 }
 
 // targetFor returns the target of a figure, if it has one.
@@ -249,31 +256,70 @@ func targetFor(f figure) (target, bool) {
 	family, _, _ := strings.Cut(f.pair, "/")
 	switch {
 	case family == "Stream" && f.unit == "ns/result", family == "SmallCall" && f.unit == "ns/op",
-		family == "BoundStream" && f.unit == "ns/result":
-		return target{"<= 1.05x", func(n, w float64) bool { return w <= 1.05*n }}, true
-	case family == "BoundCall" && f.unit == "ns/op":
-		return target{"<= 1.10x", func(n, w float64) bool { return w <= 1.10*n }}, true
+		family == "BoundStream" && f.unit == "ns/result", family == "IterResult" && f.unit == "ns/result":
+		return target{text: "<= 1.05x", met: func(n, w float64) bool { return w <= 1.05*n }}, true
+	case family == "BoundCall" && f.unit == "ns/op", family == "InputStream" && f.unit == "ns/value":
+		return target{text: "<= 1.10x", met: func(n, w float64) bool { return w <= 1.10*n }}, true
 	case family == "Stream" && f.unit == "allocs/result", family == "Interceptor" && f.unit == "allocs/op",
-		family == "BoundStream" && f.unit == "allocs/result":
-		return target{"<= +1", func(n, w float64) bool { return w <= n+1 }}, true
+		family == "BoundStream" && f.unit == "allocs/result", family == "InputStream" && f.unit == "allocs/value":
+		return target{text: "<= +1", met: func(n, w float64) bool { return w <= n+1 }}, true
 	case family == "Decode" && f.unit == "ns/op":
-		return target{"wampfn < 1 µs", func(_, w float64) bool { return w < 1000 }}, true
+		return target{text: "wampfn < 1 µs", met: func(_, w float64) bool { return w < 1000 }}, true
+	}
+	return bulkTarget(family, f)
+}
+
+// bulkDecoding and bulkEncoding are the bulk families (issue 12) that
+// decode a parameter and that encode a result.
+var (
+	bulkDecoding = map[string]bool{"BulkRecs": true, "BulkWide": true, "BulkMap": true,
+		"BulkFloats": true, "BulkInts": true, "BulkBytes": true, "BulkDecode": true}
+	bulkEncoding = map[string]bool{"BulkResult": true, "BulkStream": true, "BulkEncode": true}
+)
+
+// bulkPerCallAllocs is how many allocations a call of a bulk figure may
+// make beyond the hand-written handler's: a few per call, none per
+// element.
+const bulkPerCallAllocs = 5
+
+// bulkTarget returns issue 12's target of a bulk figure: time at most
+// 1.3x the hand-written decoder's (1.1x its encoder's), and at most
+// bulkPerCallAllocs more allocations per call, judged on allocs/op (go
+// test prints allocs/elem to four digits only).
+func bulkTarget(family string, f figure) (target, bool) {
+	if !bulkDecoding[family] && !bulkEncoding[family] {
+		return target{}, false
+	}
+	switch kind, _, _ := strings.Cut(f.unit, "/"); kind {
+	case "ns":
+		if bulkEncoding[family] {
+			return target{text: "<= 1.10x", met: func(n, w float64) bool { return w <= 1.10*n }}, true
+		}
+		return target{text: "<= 1.30x", met: func(n, w float64) bool { return w <= 1.30*n }}, true
+	case "allocs":
+		return target{text: fmt.Sprintf("<= +%d/call", bulkPerCallAllocs), unit: "allocs/op",
+			met: func(n, w float64) bool { return w <= n+bulkPerCallAllocs }}, true
 	}
 	return target{}, false
 }
 
 // shown reports whether a unit goes in the table: time and allocations,
-// per result where a benchmark reports that, else per op.
+// per unit of work (result, elem) where a benchmark reports that, else
+// per op.
 func (s samples) shown(f figure) bool {
-	switch f.unit {
-	case "ns/result", "allocs/result":
-		return true
-	case "ns/op", "allocs/op":
-		perResult := strings.Replace(f.unit, "/op", "/result", 1)
-		_, has := s[figure{f.pair, perResult}]
-		return !has
+	kind, per, ok := strings.Cut(f.unit, "/")
+	if !ok || kind != "ns" && kind != "allocs" {
+		return false
 	}
-	return false
+	if per != "op" {
+		return true
+	}
+	for g := range s {
+		if g.pair == f.pair && g.unit != f.unit && strings.HasPrefix(g.unit, kind+"/") {
+			return false
+		}
+	}
+	return true
 }
 
 // unitOrder sorts a figure's rows: time, then allocations.
@@ -293,7 +339,9 @@ func (s samples) table() string {
 		}
 	}
 	order := map[string]int{"Stream": 0, "SmallCall": 1, "Interceptor": 2, "BoundCall": 3, "BoundStream": 4,
-		"Drop": 5, "DropSend": 6, "Decode": 7}
+		"InputStream": 5, "IterResult": 6, "Drop": 7, "DropSend": 8, "Decode": 9,
+		"BulkRecs": 10, "BulkWide": 11, "BulkMap": 12, "BulkFloats": 13, "BulkInts": 14, "BulkBytes": 15,
+		"BulkResult": 16, "BulkStream": 17, "BulkDecode": 18, "BulkEncode": 19}
 	rank := func(f figure) int {
 		family, _, _ := strings.Cut(f.pair, "/")
 		if o, ok := order[family]; ok {
@@ -325,8 +373,13 @@ func (s samples) table() string {
 		}
 		goal := "-"
 		if t, ok := targetFor(f); ok && len(nexus) > 0 && len(wampfn) > 0 {
+			tn, tm := n, m
+			if t.unit != "" {
+				by := s[figure{f.pair, t.unit}]
+				tn, tm = median(by["base"]), median(by["subject"])
+			}
 			verdict := "ok"
-			if !t.met(n, m) {
+			if !t.met(tn, tm) {
 				verdict = "MISSED"
 			}
 			goal = t.text + " " + verdict
@@ -334,7 +387,8 @@ func (s samples) table() string {
 		rows = append(rows, []string{label, format(n, f.unit), format(m, f.unit), ratio, goal, strconv.Itoa(min(len(nexus), len(wampfn)))})
 	}
 	return markdown(rows) + "\nbase: a hand-written nexus handler; for Interceptor, wampfn without interceptors;\n" +
-		"for BoundCall and BoundStream, a hand-written client.Call with hand-written decoding\n"
+		"for BoundCall and BoundStream, a hand-written client.Call with hand-written decoding;\n" +
+		"for BulkDecode and BulkEncode, hand-written decoding and encoding alone\n"
 }
 
 // markdown lays out rows as a Markdown table, the first row the header,
