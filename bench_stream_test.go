@@ -3,19 +3,12 @@ package wampfn
 import (
 	"context"
 	"errors"
-	"io"
 	"iter"
-	"log"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/router"
-	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 )
 
@@ -28,51 +21,6 @@ import (
 // overflows nexus's default 64 (see the README's Streams section).
 const benchInputLen = 1000
 
-// newBenchStreamPair is newBenchPair with the router's per-session queues
-// (WebSocket OutQueueSize, in-process LocalQueueSize) sized for queue
-// messages in flight.
-func newBenchStreamPair(b *testing.B, transport string, queue int) *benchPair {
-	b.Helper()
-	logger := log.New(io.Discard, "", 0)
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: benchRealm, AnonymousAuth: true}},
-	}, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(r.Close)
-	var url string
-	if transport != "inproc" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		ws := router.NewWebsocketServer(r)
-		ws.OutQueueSize = queue
-		srv := &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		b.Cleanup(func() { srv.Close() })
-		url = "ws://" + ln.Addr().String() + "/"
-	}
-	connect := func() *client.Client {
-		cfg := client.Config{Realm: benchRealm, Logger: logger, LocalQueueSize: queue}
-		var c *client.Client
-		var err error
-		if transport == "inproc" {
-			c, err = client.ConnectLocal(r, cfg)
-		} else {
-			cfg.Serialization = serialize.MSGPACK
-			c, err = client.ConnectNet(context.Background(), url, cfg)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		return c
-	}
-	return &benchPair{caller: connect(), callee: connect()}
-}
-
 // BenchmarkInputStream: one call whose caller streams benchInputLen ints,
 // one per chunk, summed by the callee; per value. The hand-written
 // handler keeps each call's sum in a map by request ID and answers on the
@@ -80,7 +28,7 @@ func newBenchStreamPair(b *testing.B, transport string, queue int) *benchPair {
 func BenchmarkInputStream(b *testing.B) {
 	for _, transport := range benchTransports {
 		b.Run(transport, func(b *testing.B) {
-			bp := newBenchStreamPair(b, transport, benchInputLen+64)
+			bp := newBenchPairQueue(b, transport, benchInputLen+64)
 			var mu sync.Mutex
 			sums := map[wamp.ID]int64{}
 			hand := func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
@@ -146,19 +94,7 @@ func BenchmarkIterResult(b *testing.B) {
 	for _, transport := range benchTransports {
 		b.Run(transport, func(b *testing.B) {
 			bp := newBenchPair(b, transport)
-			bp.register(b, "bench.iter",
-				func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
-					n, ok := benchHandInt(inv.Arguments[0])
-					if !ok {
-						return client.InvokeResult{Err: wamp.ErrInvalidArgument}
-					}
-					for i := range n {
-						if err := bp.callee.SendProgress(ctx, wamp.List{i}, nil); err != nil {
-							return client.InvokeResult{Err: wamp.ErrCanceled}
-						}
-					}
-					return client.InvokeResult{}
-				},
+			bp.register(b, "bench.iter", bp.handStream,
 				func(n int) iter.Seq[int] {
 					return func(yield func(int) bool) {
 						for i := range n {

@@ -59,6 +59,13 @@ type benchPair struct {
 // and connects a caller and a callee over transport; all is closed at
 // cleanup.
 func newBenchPair(b *testing.B, transport string) *benchPair {
+	return newBenchPairQueue(b, transport, 0)
+}
+
+// newBenchPairQueue is newBenchPair with the router's per-session queues
+// (WebSocket OutQueueSize, in-process LocalQueueSize) sized for queue
+// messages in flight; 0 keeps nexus's default, 64.
+func newBenchPairQueue(b *testing.B, transport string, queue int) *benchPair {
 	b.Helper()
 	logger := log.New(io.Discard, "", 0)
 	r, err := router.NewRouter(&router.Config{
@@ -69,7 +76,7 @@ func newBenchPair(b *testing.B, transport string) *benchPair {
 	}
 	b.Cleanup(r.Close)
 	connect := func() *client.Client {
-		cfg := client.Config{Realm: benchRealm, Logger: logger}
+		cfg := client.Config{Realm: benchRealm, Logger: logger, LocalQueueSize: queue}
 		var c *client.Client
 		switch transport {
 		case "inproc":
@@ -79,7 +86,9 @@ func newBenchPair(b *testing.B, transport string) *benchPair {
 			if lerr != nil {
 				b.Fatal(lerr)
 			}
-			srv := &http.Server{Handler: router.NewWebsocketServer(r), ReadHeaderTimeout: 5 * time.Second}
+			ws := router.NewWebsocketServer(r)
+			ws.OutQueueSize = queue
+			srv := &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
 			go srv.Serve(ln)
 			b.Cleanup(func() { srv.Close() })
 			cfg.Serialization = serialize.MSGPACK
@@ -207,6 +216,22 @@ func (m benchMeter) stop(b *testing.B, unit string, per float64) {
 	}
 }
 
+// handStream is the hand-written handler of the stream benchmarks: n, its
+// argument, progressive results 0..n-1 with SendProgress, then an empty
+// final result.
+func (bp *benchPair) handStream(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
+	n, ok := wamp.AsInt64(inv.Arguments[0])
+	if !ok {
+		return client.InvokeResult{Err: wamp.ErrInvalidArgument}
+	}
+	for i := range int(n) {
+		if err := bp.callee.SendProgress(ctx, wamp.List{i}, nil); err != nil {
+			return client.InvokeResult{Err: wamp.ErrCanceled}
+		}
+	}
+	return client.InvokeResult{}
+}
+
 // benchStreamLen is the number of progressive results per call in
 // BenchmarkStream: enough that the call's own cost is noise per result.
 const benchStreamLen = 1000
@@ -217,19 +242,7 @@ func BenchmarkStream(b *testing.B) {
 	for _, transport := range benchTransports {
 		b.Run(transport, func(b *testing.B) {
 			bp := newBenchPair(b, transport)
-			bp.register(b, "bench.stream",
-				func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
-					n, ok := wamp.AsInt64(inv.Arguments[0])
-					if !ok {
-						return client.InvokeResult{Err: wamp.ErrInvalidArgument}
-					}
-					for i := range int(n) {
-						if err := bp.callee.SendProgress(ctx, wamp.List{i}, nil); err != nil {
-							return client.InvokeResult{Err: wamp.ErrCanceled}
-						}
-					}
-					return client.InvokeResult{}
-				},
+			bp.register(b, "bench.stream", bp.handStream,
 				func(n int, sink ProgressSink[int]) error {
 					for i := range n {
 						if err := sink.Send(i); err != nil {
