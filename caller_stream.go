@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -49,6 +50,15 @@ func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Va
 	}
 	var ownErr error
 	chunks := 0
+	ended := false                   // the source gave its last chunk or an error: nexus asks no more
+	lastAsked := make(chan struct{}) // closed when ended becomes true
+	callOver := make(chan struct{})  // closed when CallProgressive has returned
+	end := func() {
+		if !ended {
+			ended = true
+			close(lastAsked)
+		}
+	}
 	send := func(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
 		if !b.c.Connected() {
 			// nexus v3.3.0 sends whatever this returns (a chunk, or a
@@ -59,13 +69,26 @@ func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Va
 			select {}
 		}
 		mu.Lock()
-		defer mu.Unlock()
 		first := chunks == 0
+		if !first && !over && ctx.Err() != nil {
+			// Cancelled: CallProgressive sends the CANCEL and waits for
+			// its answer. An error from here would make nexus send a
+			// second CANCEL now, whose answer, with the same request ID,
+			// can arrive while nexus's client still waits on the first
+			// and block its receive loop for good. Give it once the call
+			// has returned.
+			mu.Unlock()
+			<-callOver
+			mu.Lock()
+		}
+		defer mu.Unlock()
 		chunks++
 		if over {
+			end()
 			return nil, nil, nil, errStreamOver
 		}
 		if err := ctx.Err(); err != nil {
+			end()
 			return nil, nil, nil, err
 		}
 		chunkOpts := wamp.Dict{}
@@ -79,12 +102,14 @@ func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Va
 		}
 		if !ok {
 			over = true
+			end()
 			chunkOpts[wamp.OptProgress] = false
 			return chunkOpts, nil, nil, nil
 		}
 		x, err := b.inputEnc.fn(v, 0)
 		if err != nil {
 			over = true
+			end()
 			ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", b.procedure, chunks-1), err)
 			return nil, nil, nil, ownErr
 		}
@@ -92,11 +117,25 @@ func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Va
 		return chunkOpts, wamp.List{x}, nil, nil
 	}
 	res, err := b.c.CallProgressive(ctx, b.procedure, send, onProgress)
+	close(callOver)
 	mu.Lock()
 	over = true
 	stop()
 	own := ownErr
+	asked := chunks > 0 && !ended
 	mu.Unlock()
+	if asked {
+		// The call ended before the stream did (cancelled, or answered):
+		// nexus's chunk goroutine asks once more, gets errStreamOver and
+		// sends a CANCEL. Let it, before returning: a client closed
+		// meanwhile would make that send panic (see above).
+		t := time.NewTimer(time.Second)
+		select {
+		case <-lastAsked:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	if own != nil {
 		return nil, &streamError{own}
 	}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -70,8 +72,12 @@ func (p *procedure) handler(c *client.Client, calls *callTracker) client.Invocat
 			return p.invokeStream(ctx, c, inv, run, calls, ss)
 		}
 	}
+	var refused refusals
 	return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
 		growStack(0)
+		if prog, _ := inv.Details[wamp.OptProgress].(bool); prog || refused.pending.Load() > 0 && refused.has(inv.Request) {
+			return p.refuseStream(ctx, inv, prog, &refused)
+		}
 		if calls != nil {
 			call, callCtx := calls.start(ctx)
 			defer calls.returned(ctx, call)
@@ -79,6 +85,55 @@ func (p *procedure) handler(c *client.Client, calls *callTracker) client.Invocat
 		}
 		return p.invoke(ctx, c, inv, run)
 	}
+}
+
+// refusals are the progressive call invocations that a procedure without
+// an InputStream is refusing, by INVOCATION request ID.
+type refusals struct {
+	pending atomic.Int32 // len(ids), read without the lock on every call
+	mu      sync.Mutex
+	ids     map[wamp.ID]bool
+}
+
+func (r *refusals) has(req wamp.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids[req]
+}
+
+// refuseStream answers a progressive call invocation of p, which takes no
+// InputStream, with wamp.error.feature_not_supported, the spec's answer of
+// a callee that cannot take one: with the caller's final chunk, as an
+// InputStream's call answers (after an answer, the nexus router takes the
+// caller's next chunk for a new call; see invokeStream). The chunks before
+// it are dropped.
+func (p *procedure) refuseStream(ctx context.Context, inv *wamp.Invocation, progress bool, r *refusals) client.InvokeResult {
+	req := inv.Request
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if progress {
+		if !r.ids[req] {
+			if r.ids == nil {
+				r.ids = map[wamp.ID]bool{}
+			}
+			r.ids[req] = true
+			r.pending.Add(1)
+			// nexus ends the call's context once it is over (answered,
+			// interrupted, or the session gone): forget it then.
+			context.AfterFunc(ctx, func() {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if r.ids[req] {
+					delete(r.ids, req)
+					r.pending.Add(-1)
+				}
+			})
+		}
+		return client.InvokeResult{Err: wamp.InternalProgressiveOmitResult}
+	}
+	return client.InvokeResult{Err: wamp.ErrFeatureNotSupported, Args: wamp.List{
+		p.displayName() + " takes no input stream: send its arguments in one call (progressive call invocations need an InputStream parameter)",
+	}}
 }
 
 // stackReserve is the stack growStack makes room for: invoke, with
@@ -99,16 +154,9 @@ func growStack(i int) byte {
 	return buf[i]
 }
 
-// invoke serves one invocation of a procedure without an input stream. A
-// progressive call invocation (a caller streaming its input) is refused
-// with wamp.error.feature_not_supported, the spec's answer of a callee
-// that cannot take one.
+// invoke serves one invocation of a procedure without an input stream
+// (handler refuses a progressive call invocation before).
 func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc) client.InvokeResult {
-	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
-		return client.InvokeResult{Err: wamp.ErrFeatureNotSupported, Args: wamp.List{
-			p.displayName() + " takes no input stream: send its arguments in one call (progressive call invocations need an InputStream parameter)",
-		}}
-	}
 	wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
 	return p.respond(ctx, c, inv, run, callInput{inv.Arguments, inv.ArgumentsKw, inv, nil, wanted, nil})
 }

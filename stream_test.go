@@ -24,16 +24,26 @@ import (
 // one chunk per element of chunks (its positional arguments), the first
 // with kwargs, the last final.
 //
-// Like a careful caller, it stops sending once the call is over: the nexus
-// v3.3.0 router takes a chunk that arrives after the callee's answer (a
-// CALL with the ended call's request ID) as the first chunk of a new call.
+// Like a careful caller, it stops sending once the call is over (the nexus
+// v3.3.0 router takes a chunk that arrives after the callee's answer as
+// the first chunk of a new call), and it lets nexus's chunk goroutine ask
+// for its last chunk before returning (that goroutine then sends a CANCEL,
+// which panics if the test has closed the client meanwhile).
 func sendChunks(ctx context.Context, c *client.Client, procedure string, kwargs wamp.Dict, chunks []wamp.List, onProgress client.ProgressHandler) (*wamp.Result, error) {
 	var mu sync.Mutex
-	i, over := 0, false
+	i, over, ended := 0, false, false
+	lastAsked := make(chan struct{})
+	end := func() {
+		if !ended {
+			ended = true
+			close(lastAsked)
+		}
+	}
 	res, err := c.CallProgressive(ctx, procedure, func(context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if over || i >= len(chunks) {
+			end()
 			return nil, nil, nil, errors.New("no more chunks")
 		}
 		args := chunks[i]
@@ -42,11 +52,21 @@ func sendChunks(ctx context.Context, c *client.Client, procedure string, kwargs 
 			kw = kwargs
 		}
 		i++
+		if i == len(chunks) {
+			end()
+		}
 		return wamp.Dict{wamp.OptProgress: i < len(chunks)}, args, kw, nil
 	}, onProgress)
 	mu.Lock()
 	over = true
+	asked := i > 0 && !ended
 	mu.Unlock()
+	if asked {
+		select {
+		case <-lastAsked:
+		case <-time.After(time.Second):
+		}
+	}
 	return res, err
 }
 
