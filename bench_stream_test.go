@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -104,22 +103,8 @@ func BenchmarkIterResult(b *testing.B) {
 						}
 					}
 				})
-			var got atomic.Int64
-			onProgress := func(*wamp.Result) { got.Add(1) }
-			args := wamp.List{benchStreamLen}
-			call := func(uri string) benchOp {
-				return func(b *testing.B, _ int) {
-					got.Store(0)
-					if _, err := bp.caller.Call(context.Background(), uri, nil, args, nil, onProgress); err != nil {
-						b.Fatal(err)
-					}
-					if n := got.Load(); n != benchStreamLen {
-						b.Fatalf("got %d progressive results, want %d", n, benchStreamLen)
-					}
-				}
-			}
 			benchRunPair(b, "result", benchStreamLen, 1, map[string]benchOp{
-				"nexus": call("bench.iter.nexus"), "wampfn": call("bench.iter.wampfn"),
+				"nexus": bp.streamCall("bench.iter.nexus"), "wampfn": bp.streamCall("bench.iter.wampfn"),
 			})
 		})
 	}

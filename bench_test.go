@@ -232,6 +232,24 @@ func (bp *benchPair) handStream(ctx context.Context, inv *wamp.Invocation) clien
 	return client.InvokeResult{}
 }
 
+// streamCall returns the op of the stream benchmarks: one call of uri
+// with benchStreamLen as its argument, asking for progress, that must get
+// benchStreamLen progressive results.
+func (bp *benchPair) streamCall(uri string) benchOp {
+	var got atomic.Int64
+	onProgress := func(*wamp.Result) { got.Add(1) }
+	args := wamp.List{benchStreamLen}
+	return func(b *testing.B, _ int) {
+		got.Store(0)
+		if _, err := bp.caller.Call(context.Background(), uri, nil, args, nil, onProgress); err != nil {
+			b.Fatal(err)
+		}
+		if n := got.Load(); n != benchStreamLen {
+			b.Fatalf("got %d progressive results, want %d", n, benchStreamLen)
+		}
+	}
+}
+
 // benchStreamLen is the number of progressive results per call in
 // BenchmarkStream: enough that the call's own cost is noise per result.
 const benchStreamLen = 1000
@@ -251,22 +269,8 @@ func BenchmarkStream(b *testing.B) {
 					}
 					return nil
 				})
-			var got atomic.Int64
-			onProgress := func(*wamp.Result) { got.Add(1) }
-			args := wamp.List{benchStreamLen}
-			call := func(uri string) benchOp {
-				return func(b *testing.B, _ int) {
-					got.Store(0)
-					if _, err := bp.caller.Call(context.Background(), uri, nil, args, nil, onProgress); err != nil {
-						b.Fatal(err)
-					}
-					if n := got.Load(); n != benchStreamLen {
-						b.Fatalf("got %d progressive results, want %d", n, benchStreamLen)
-					}
-				}
-			}
 			benchRunPair(b, "result", benchStreamLen, 1, map[string]benchOp{
-				"nexus": call("bench.stream.nexus"), "wampfn": call("bench.stream.wampfn"),
+				"nexus": bp.streamCall("bench.stream.nexus"), "wampfn": bp.streamCall("bench.stream.wampfn"),
 			})
 		})
 	}
