@@ -253,14 +253,6 @@ func number(src any) (k numKind, i int64, u uint64, f float64) {
 	return notNumber, 0, 0, 0
 }
 
-// exactInt64 returns f as an int64 when f is an integer in int64's range.
-func exactInt64(f float64) (int64, bool) {
-	if f != math.Trunc(f) || f < -twoTo63 || f >= twoTo63 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
 // exactFloat returns the number k, i, u, f (as number returns it) as a
 // float64, and false for an integer that a float64 does not hold exactly.
 func exactFloat(k numKind, i int64, u uint64, f float64) (float64, bool) {
@@ -289,10 +281,10 @@ func decodeInt(src any, dst reflect.Value, _ int) error {
 		if f != math.Trunc(f) || math.IsInf(f, 0) {
 			return mismatch(src, dst.Type())
 		}
-		var ok bool
-		if i, ok = exactInt64(f); !ok {
+		if f < -twoTo63 || f >= twoTo63 {
 			return outOfRange(src, dst.Type())
 		}
+		i = int64(f)
 	}
 	if dst.OverflowInt(i) {
 		return outOfRange(src, dst.Type())
