@@ -127,6 +127,8 @@ func TestConcurrencyLimit(t *testing.T) {
 		for _, n := range []int{0, -1} {
 			err := Register(c, "test.limited.bad", func() {}, WithConcurrency(n))
 			require.EqualError(t, err, fmt.Sprintf("wampfn: register test.limited.bad: WithConcurrency(%d): want at least 1", n))
+			_, err = Handler(c, func() {}, WithConcurrency(n))
+			require.EqualError(t, err, fmt.Sprintf("wampfn: handler: WithConcurrency(%d): want at least 1", n))
 		}
 	})
 }

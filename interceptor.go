@@ -63,8 +63,8 @@ func (p *procedure) pipeline(c *client.Client) InvokeFunc {
 
 // chain builds the chain on c, the first interceptor outermost; every
 // interceptor's function recovers its own panics. It returns an error for
-// an interceptor that panics when given its next (newProcedure calls it
-// once to check that).
+// an interceptor that panics when given its next or returns a nil one
+// (newProcedure calls it once to check that).
 func (p *procedure) chain(c *client.Client) (run InvokeFunc, err error) {
 	name := p.displayName()
 	run = func(ctx context.Context, inv *Invocation) (Result, error) {
@@ -75,10 +75,10 @@ func (p *procedure) chain(c *client.Client) (run InvokeFunc, err error) {
 		where := fmt.Sprintf("interceptor %d of %s", i, name)
 		next, err := wrap(p.interceptors[i], run)
 		if err != nil {
-			return nil, fmt.Errorf("wampfn: register %s: interceptor %d: %w", name, i, err)
+			return nil, fmt.Errorf("interceptor %d: %w", i, err)
 		}
 		if next == nil {
-			return nil, fmt.Errorf("wampfn: register %s: interceptor %d returned a nil InvokeFunc", name, i)
+			return nil, fmt.Errorf("interceptor %d returned a nil InvokeFunc", i)
 		}
 		run = recovering(c, where, next)
 	}

@@ -51,7 +51,7 @@ func RegisterMethods(c *client.Client, prefix string, recv any, opts ...Option) 
 			for _, q := range procs[:i] {
 				c.Unregister(q.name)
 			}
-			return fmt.Errorf("wampfn: register %s (%s): %w", p.name, p.method, err)
+			return fmt.Errorf("wampfn: %s: %w", p.what(), err)
 		}
 	}
 	return nil

@@ -371,6 +371,8 @@ func TestRegisterMethodsRejects(t *testing.T) {
 
 	// Exclude and WithName are for methods only.
 	require.EqualError(t, Register(c, "p.x", func() {}, Exclude()), "wampfn: register p.x: Exclude and WithName apply to the methods of RegisterMethods only")
+	_, err = Handler(c, func() {}, WithName("x"))
+	require.EqualError(t, err, "wampfn: handler: Exclude and WithName apply to the methods of RegisterMethods only")
 
 	// The router refuses one registration: the ones made are taken back.
 	require.NoError(t, Register(other, "test.held.b", func() {}))

@@ -81,18 +81,15 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 		o.apply(&cfg)
 	}
 	p := &procedure{name: name, registerOpts: cfg.registerOpts, method: cfg.method, interceptors: cfg.interceptors}
+	what := p.what()
 	fail := func(format string, args ...any) error {
-		what := "register " + name
-		if name == "" {
-			what = "handler"
-		}
-		if cfg.method != "" {
-			what += " (" + cfg.method + ")"
-		}
 		return fmt.Errorf("%w: %s: %s", ErrSignature, what, fmt.Sprintf(format, args...))
 	}
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("wampfn: %s: %w", what, fmt.Errorf(format, args...))
+	}
 	if cfg.method == "" && (cfg.exclude || cfg.name != "") {
-		return nil, fmt.Errorf("wampfn: register %s: Exclude and WithName apply to the methods of RegisterMethods only", name)
+		return nil, invalid("Exclude and WithName apply to the methods of RegisterMethods only")
 	}
 	if fn == nil {
 		return nil, fail("fn is nil, want a func")
@@ -256,40 +253,53 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 	p.inputBuffer = DefaultInputBuffer
 	if cfg.inputBufferSet {
 		if cfg.inputBuffer < 1 {
-			return nil, fmt.Errorf("wampfn: register %s: WithInputBuffer(%d): want at least 1", p.displayName(), cfg.inputBuffer)
+			return nil, invalid("WithInputBuffer(%d): want at least 1", cfg.inputBuffer)
 		}
 		p.inputBuffer = cfg.inputBuffer
 	}
 	p.inputIdle = DefaultInputIdleTimeout
 	if cfg.inputIdleSet {
 		if cfg.inputIdle < 0 {
-			return nil, fmt.Errorf("wampfn: register %s: WithInputIdleTimeout(%v): want 0 (none) or more", p.displayName(), cfg.inputIdle)
+			return nil, invalid("WithInputIdleTimeout(%v): want 0 (none) or more", cfg.inputIdle)
 		}
 		p.inputIdle = cfg.inputIdle
 	}
 	p.iterLimit = DefaultIteratorLimit
 	if cfg.iterLimitSet {
 		if cfg.iterLimit < 1 {
-			return nil, fmt.Errorf("wampfn: register %s: WithIteratorLimit(%d): want at least 1", p.displayName(), cfg.iterLimit)
+			return nil, invalid("WithIteratorLimit(%d): want at least 1", cfg.iterLimit)
 		}
 		p.iterLimit = cfg.iterLimit
 	}
 
 	if cfg.concurrencySet {
 		if cfg.concurrency < 1 {
-			return nil, fmt.Errorf("wampfn: register %s: WithConcurrency(%d): want at least 1", p.displayName(), cfg.concurrency)
+			return nil, invalid("WithConcurrency(%d): want at least 1", cfg.concurrency)
 		}
 		p.limit = newLimiter(cfg.concurrency)
 	}
 	for i, ic := range p.interceptors {
 		if ic == nil {
-			return nil, fmt.Errorf("wampfn: register %s: interceptor %d is nil", p.displayName(), i)
+			return nil, invalid("interceptor %d is nil", i)
 		}
 	}
 	if _, err := p.chain(nil); err != nil {
-		return nil, err
+		return nil, invalid("%w", err)
 	}
 	return p, nil
+}
+
+// what names the making of p in errors: "register URI", with the method
+// for RegisterMethods ("register URI (method LongOp of *main.Svc)"), or
+// "handler".
+func (p *procedure) what() string {
+	if p.name == "" {
+		return "handler"
+	}
+	if p.method != "" {
+		return "register " + p.name + " (" + p.method + ")"
+	}
+	return "register " + p.name
 }
 
 func btoi(b bool) int {

@@ -132,18 +132,12 @@ func (s *Service) RegisterMethods(prefix string, recv any, opts ...Option) error
 func (s *Service) add(procs ...*procedure) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	describe := func(p *procedure) string {
-		if p.method != "" {
-			return p.name + " (" + p.method + ")"
-		}
-		return p.name
-	}
 	if s.stopping {
-		return fmt.Errorf("wampfn: register %s: %w", describe(procs[0]), ErrServiceStopped)
+		return fmt.Errorf("wampfn: %s: %w", procs[0].what(), ErrServiceStopped)
 	}
 	for _, p := range procs {
 		if s.index(p.name) >= 0 {
-			return fmt.Errorf("wampfn: register %s: the service already has this procedure", describe(p))
+			return fmt.Errorf("wampfn: %s: the service already has this procedure", p.what())
 		}
 	}
 	if cn := s.conn; cn != nil {
@@ -158,14 +152,14 @@ func (s *Service) add(procs ...*procedure) error {
 				done = append(done, p.name)
 				continue
 			case isClosed(s.quit):
-				err = fmt.Errorf("wampfn: register %s: %w", describe(p), ErrServiceStopped)
+				err = fmt.Errorf("wampfn: %s: %w", p.what(), ErrServiceStopped)
 			case isConnTrouble(cn.c, err):
 				// The next connection registers them all.
-				cn.fail(fmt.Errorf("wampfn: register %s: %w", describe(p), err))
+				cn.fail(fmt.Errorf("wampfn: %s: %w", p.what(), err))
 				s.procs = append(s.procs, procs...)
 				return nil
 			default:
-				err = fmt.Errorf("wampfn: register %s: %w", describe(p), err)
+				err = fmt.Errorf("wampfn: %s: %w", p.what(), err)
 			}
 			// Refused: take back what this call registered.
 			for _, name := range done {
@@ -361,7 +355,7 @@ func (s *Service) connect(ctx context.Context) (*conn, error) {
 		case ctx.Err() != nil || isConnTrouble(c, err):
 			s.mu.Unlock()
 			cn.close()
-			return nil, fmt.Errorf("wampfn: register %s: %w", p.name, err)
+			return nil, fmt.Errorf("wampfn: %s: %w", p.what(), err)
 		default:
 			cn.queue(&refusedError{p.name, err})
 			cancel := make(chan struct{})
@@ -412,7 +406,7 @@ func (s *Service) retry(ctx context.Context, cn *conn, p *procedure, cancel <-ch
 		case ctx.Err() != nil || isClosed(cn.done):
 			return
 		case isConnTrouble(cn.c, err):
-			cn.fail(fmt.Errorf("wampfn: register %s: %w", p.name, err))
+			cn.fail(fmt.Errorf("wampfn: %s: %w", p.what(), err))
 			return
 		}
 		cn.queue(&refusedError{p.name, err})
