@@ -233,9 +233,8 @@ type inputStreamCall struct {
 	// does not decode, an overflow); only the chunk handler touches it.
 	failure *client.InvokeResult
 
-	mu       sync.Mutex
-	answer   client.InvokeResult // set when the function has returned
-	returned chan struct{}       // closed then
+	answer   client.InvokeResult // written before returned is closed
+	returned chan struct{}       // closed when the function has returned
 }
 
 // streams are the calls with an input stream in progress on one
@@ -261,15 +260,13 @@ type streams struct {
 // early, or a chunk that fails the call, makes the rest of the stream's
 // values be dropped until the final chunk takes the answer.
 func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc, calls *callTracker, ss *streams) client.InvokeResult {
-	final := true
-	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
-		final = false
-	}
+	progress, _ := inv.Details[wamp.OptProgress].(bool)
+	final := !progress
 	ss.mu.Lock()
 	sc := ss.calls[inv.Request]
 	ss.mu.Unlock()
 	if sc == nil {
-		sc = p.startStream(ctx, c, inv, run, calls, ss)
+		sc = p.startStream(ctx, c, inv, final, run, calls, ss)
 	} else if sc.in.chunk(final); sc.failure == nil {
 		select {
 		case <-sc.returned:
@@ -290,18 +287,18 @@ func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wam
 	}
 	select {
 	case <-sc.returned:
-		return sc.take()
+		return sc.answer
 	case <-ctx.Done():
 		// nexus has answered (canceled) or the session is gone.
 		return client.InvokeResult{Err: wamp.ErrCanceled}
 	}
 }
 
-// startStream starts a call on its first chunk: it takes the chunk's value
-// and starts the function, which binds its other arguments from the
-// chunk's keyword arguments. A first chunk that fails the call starts no
-// function.
-func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc, calls *callTracker, ss *streams) *inputStreamCall {
+// startStream starts a call on its first chunk, final when it is also the
+// last: it takes the chunk's value and starts the function, which binds
+// its other arguments from the chunk's keyword arguments. A first chunk
+// that fails the call starts no function.
+func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, final bool, run InvokeFunc, calls *callTracker, ss *streams) *inputStreamCall {
 	sc := &inputStreamCall{returned: make(chan struct{})}
 	sc.in = &inputCall{
 		values: make(chan any, p.inputBuffer),
@@ -323,10 +320,6 @@ func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp
 		delete(ss.calls, req)
 		ss.mu.Unlock()
 	})
-	final := true
-	if prog, _ := inv.Details[wamp.OptProgress].(bool); prog {
-		final = false
-	}
 	if err := sc.in.add(inv.Arguments, inv.ArgumentsKw, true); err != nil {
 		sc.fail(err, p)
 		return sc
@@ -346,9 +339,7 @@ func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp
 	go func() {
 		var res client.InvokeResult
 		defer func() {
-			sc.mu.Lock()
 			sc.answer = res
-			sc.mu.Unlock()
 			close(sc.returned)
 			if tracked != nil {
 				calls.returned(ctx, tracked)
@@ -371,11 +362,4 @@ func (sc *inputStreamCall) fail(err error, p *procedure) {
 	}
 	sc.failure = &res
 	sc.in.fail(err)
-}
-
-// take returns the function's answer.
-func (sc *inputStreamCall) take() client.InvokeResult {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return sc.answer
 }
