@@ -67,7 +67,6 @@ type procedure struct {
 	inputIdle    time.Duration // WithInputIdleTimeout
 	iter         iterKind      // the result is an iterator
 	iterEncode   func(any) (wamp.List, wamp.Dict, error)
-	iterElem     *encoder
 	iterLimit    int    // WithIteratorLimit
 	method       string // "method LongOp of *main.Svc" for RegisterMethods; "" else
 	interceptors []Interceptor
@@ -196,6 +195,10 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 	}
 
 	nout := t.NumOut()
+	values := nout // the results before the error
+	if nout > 0 && t.Out(nout-1) == errorType {
+		values--
+	}
 	for i := range nout {
 		ot := t.Out(i)
 		if ot == errorType {
@@ -211,11 +214,11 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			}
 			return nil, fail("result %d (%s) is an error type: only the last result may be an error, declared as error", i, ot)
 		}
-		if ot == resultType && nout-btoi(t.Out(nout-1) == errorType) > 1 {
+		if ot == resultType && values > 1 {
 			return nil, fail("result %d (wampfn.Result): a Result must be the only result besides the error", i)
 		}
 		if elem, kind, ok := seqType(ot); ok {
-			if nout-btoi(t.Out(nout-1) == errorType) > 1 {
+			if values > 1 {
 				return nil, fail("result %d (%s): an iterator must be the only result besides the error", i, ot)
 			}
 			if kind == iterInvalid {
@@ -226,9 +229,6 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			}
 			enc, err := valuesEncoder(elem)
 			if err != nil {
-				return nil, fail("result %d (%s): its elements cannot be sent as WAMP values: %v", i, ot, err)
-			}
-			if p.iterElem, err = encoderFor(elem); err != nil {
 				return nil, fail("result %d (%s): its elements cannot be sent as WAMP values: %v", i, ot, err)
 			}
 			p.iter, p.iterEncode = kind, enc
@@ -300,13 +300,6 @@ func (p *procedure) what() string {
 		return "register " + p.name + " (" + p.method + ")"
 	}
 	return "register " + p.name
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // valuesEncoder returns the function that turns one value of type t into
