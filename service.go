@@ -143,12 +143,9 @@ func (s *Service) add(procs ...*procedure) error {
 	if cn := s.conn; cn != nil {
 		var done []string
 		for _, p := range procs {
-			err := cn.call(nexusCallTimeout, s.quit, func() error {
-				return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
-			})
+			err := s.registerOn(cn, p, s.quit)
 			switch {
 			case err == nil:
-				cn.registered[p.name] = true
 				done = append(done, p.name)
 				continue
 			case isClosed(s.quit):
@@ -346,27 +343,37 @@ func (s *Service) connect(ctx context.Context) (*conn, error) {
 		return nil, ctx.Err()
 	}
 	for _, p := range s.procs {
-		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
-			return c.Register(p.name, p.handler(c, &s.calls), p.registerOpts)
-		})
-		switch {
-		case err == nil:
-			cn.registered[p.name] = true
-		case ctx.Err() != nil || isConnTrouble(c, err):
+		err := s.registerOn(cn, p, ctx.Done())
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil || isConnTrouble(c, err) {
 			s.mu.Unlock()
 			cn.close()
 			return nil, fmt.Errorf("wampfn: %s: %w", p.what(), err)
-		default:
-			cn.queue(&refusedError{p.name, err})
-			cancel := make(chan struct{})
-			cn.retrying[p.name] = cancel
-			cn.retries.Add(1)
-			go s.retry(ctx, cn, p, cancel)
 		}
+		cn.queue(&refusedError{p.name, err})
+		cancel := make(chan struct{})
+		cn.retrying[p.name] = cancel
+		cn.retries.Add(1)
+		go s.retry(ctx, cn, p, cancel)
 	}
 	s.conn = cn
 	s.mu.Unlock()
 	return cn, nil
+}
+
+// registerOn registers p on cn, its handler tracking calls for the
+// graceful shutdown, and on success records it in cn.registered. The
+// nexus call is bounded by nexusCallTimeout and by quit. s.mu is held.
+func (s *Service) registerOn(cn *conn, p *procedure, quit <-chan struct{}) error {
+	err := cn.call(nexusCallTimeout, quit, func() error {
+		return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
+	})
+	if err == nil {
+		cn.registered[p.name] = true
+	}
+	return err
 }
 
 // retry registers p, which the router refused, on cn, with backoff,
@@ -392,12 +399,9 @@ func (s *Service) retry(ctx context.Context, cn *conn, p *procedure, cancel <-ch
 			s.mu.Unlock()
 			return
 		}
-		err := cn.call(nexusCallTimeout, ctx.Done(), func() error {
-			return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
-		})
+		err := s.registerOn(cn, p, ctx.Done())
 		if err == nil {
 			delete(cn.retrying, p.name)
-			cn.registered[p.name] = true
 			s.mu.Unlock()
 			return
 		}
