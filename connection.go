@@ -84,7 +84,7 @@ func (cn *conn) call(d time.Duration, stop <-chan struct{}, f func() error) erro
 			// send sends before it closes the client, so this is the
 			// fallback.
 			if r := recover(); r != nil {
-				if e, ok := r.(runtime.Error); !ok || e.Error() != "send on closed channel" {
+				if !isSendOnClosed(r) {
 					panic(r)
 				}
 				res <- fmt.Errorf("%w: %v", client.ErrNotConn, r)
@@ -110,6 +110,14 @@ func (cn *conn) call(d time.Duration, stop <-chan struct{}, f func() error) erro
 	default:
 		return fmt.Errorf("%w: the connection ended", client.ErrNotConn)
 	}
+}
+
+// isSendOnClosed reports whether r, a recovered panic, is the runtime's
+// "send on closed channel": how a send of nexus v3.3.0's on a session's
+// channel ends when Client.Close closes that channel under it.
+func isSendOnClosed(r any) bool {
+	e, ok := r.(runtime.Error)
+	return ok && e.Error() == "send on closed channel"
 }
 
 // errStopped is returned by conn.call when its stop channel is closed.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -187,7 +186,7 @@ func (st *sinkState) send(v any) error {
 func sendProgress(ctx context.Context, c *client.Client, args wamp.List, kwargs wamp.Dict) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if e, ok := r.(runtime.Error); !ok || e.Error() != "send on closed channel" {
+			if !isSendOnClosed(r) {
 				panic(r)
 			}
 			err = client.ErrNotConn
