@@ -244,15 +244,11 @@ func HideInternalErrors() Interceptor {
 			if err == nil {
 				return res, nil
 			}
+			// An *Error with a URI (even wamp.error.runtime_error, the
+			// function's own) goes out as it is, and so does every error
+			// that ErrorURI maps to another URI than runtime_error.
 			var werr *Error
-			var aerr *ArgumentError
-			var cerr callCanceledError
-			switch {
-			case errors.As(err, &werr) && werr.URI != "",
-				errors.As(err, &aerr),
-				errors.As(err, &cerr),
-				errors.Is(err, context.Canceled),
-				errors.Is(err, context.DeadlineExceeded):
+			if errors.As(err, &werr) && werr.URI != "" || ErrorURI(err) != ErrRuntimeError {
 				return res, err
 			}
 			return Result{}, &Error{URI: ErrRuntimeError, Args: wamp.List{inv.Procedure + " failed: internal error"}, cause: err}

@@ -396,6 +396,8 @@ func TestLogging(t *testing.T) {
 					return 0, errors.New("database password is hunter2")
 				case 3:
 					panic("boom")
+				case 4:
+					return 0, &Error{URI: ErrRuntimeError, Args: wamp.List{"the function's own"}}
 				}
 				return n, nil
 			}
@@ -417,6 +419,9 @@ func TestLogging(t *testing.T) {
 				{"test.log", 3, "ERROR", "wamp.error.runtime_error", "wampfn: panic in test.log: boom", "test.log failed: the callee recovered from a panic and logged it"},
 				{"test.log.hidden", 2, "ERROR", "wamp.error.runtime_error", "wamp.error.runtime_error: test.log.hidden failed: internal error", "test.log.hidden failed: internal error"},
 				{"test.log.hidden", 1, "WARN", "com.example.error.nope", "com.example.error.nope: nope", "nope"},
+				{"test.log.hidden", "x", "WARN", "wamp.error.invalid_argument", `argument 0: cannot use string "x" as int`, `argument 0: cannot use string "x" as int`},
+				{"test.log.hidden", 4, "ERROR", "wamp.error.runtime_error", "wamp.error.runtime_error: the function's own", "the function's own"},
+				{"test.log.hidden", 3, "ERROR", "wamp.error.runtime_error", "wamp.error.runtime_error: test.log.hidden failed: internal error", "test.log.hidden failed: internal error"},
 			} {
 				_, err := caller.Call(t.Context(), tc.proc, nil, wamp.List{tc.arg}, nil, nil)
 				if tc.wireMsg == "" {
