@@ -78,16 +78,12 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		}
 		return pointerDecoder(elem), nil
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			elem, err := b.plan(t.Elem())
-			if err != nil {
-				return nil, err
-			}
-			return bytesDecoder(t, elem), nil
-		}
 		elem, err := b.plan(t.Elem())
 		if err != nil {
 			return nil, err
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return bytesDecoder(t, elem), nil
 		}
 		return sliceDecoder(t, elem), nil
 	case reflect.Array:
@@ -415,7 +411,7 @@ func setterFor(t reflect.Type) setFunc {
 	case reflect.Float64:
 		return floatSetter[float64]()
 	case reflect.Slice:
-		if t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType {
+		if isScalarSlice(t) {
 			return func(src any, p unsafe.Pointer) bool {
 				l, ok := plainList(src)
 				return ok && decodeScalarSlice(l, t, p)
@@ -612,7 +608,7 @@ func listOf(src any) (wamp.List, bool) {
 }
 
 func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
-	scalar := t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType
+	scalar := isScalarSlice(t)
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
 			dst.SetZero()
@@ -667,6 +663,12 @@ var (
 	stringSliceType  = reflect.TypeFor[[]string]()
 )
 
+// isScalarSlice reports whether t is one of the slice types that
+// decodeScalarSlice converts.
+func isScalarSlice(t reflect.Type) bool {
+	return t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType
+}
+
 // decodeScalarSlice is the fast path of sliceDecoder for t, a []float64,
 // []int, []int64 or []string, p pointing to a settable one: it converts
 // l's elements without reflection when each is of a type that converts
@@ -678,30 +680,23 @@ func decodeScalarSlice(l wamp.List, t reflect.Type, p unsafe.Pointer) bool {
 	case float64SliceType:
 		s := make([]float64, len(l))
 		for i, e := range l {
+			f, exact := 0.0, true
 			switch x := e.(type) {
 			case float64:
-				s[i] = x
+				f = x
 			case int64:
-				if f := float64(x); f < twoTo63 && int64(f) == x {
-					s[i] = f
-				} else {
-					return false
-				}
+				f, exact = exactFloat(signedNumber, x, 0, 0)
 			case uint64:
-				if f := float64(x); f < 2*twoTo63 && uint64(f) == x {
-					s[i] = f
-				} else {
-					return false
-				}
+				f, exact = exactFloat(unsignedNumber, 0, x, 0)
 			case int:
-				if f := float64(x); f < twoTo63 && int(f) == x {
-					s[i] = f
-				} else {
-					return false
-				}
+				f, exact = exactFloat(signedNumber, int64(x), 0, 0)
 			default:
 				return false
 			}
+			if !exact {
+				return false
+			}
+			s[i] = f
 		}
 		*(*[]float64)(p) = s
 	case intSliceType:
