@@ -276,6 +276,33 @@ func BenchmarkStream(b *testing.B) {
 	}
 }
 
+// benchSmall is the function of BenchmarkSmallCall: one progressive
+// result n, final result n+1.
+func benchSmall(n int, sink ProgressSink[int]) (int, error) {
+	if err := sink.Send(n); err != nil {
+		return 0, err
+	}
+	return n + 1, nil
+}
+
+// smallCall returns the op of BenchmarkSmallCall: one call of uri with
+// 1000+i, asking for progress, that must get one progressive result and
+// 1000+i+1.
+func (bp *benchPair) smallCall(uri string) benchOp {
+	var got atomic.Int64
+	onProgress := func(*wamp.Result) { got.Add(1) }
+	return func(b *testing.B, i int) {
+		got.Store(0)
+		res, err := bp.caller.Call(context.Background(), uri, nil, wamp.List{1000 + i}, nil, onProgress)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, _ := wamp.AsInt64(res.Arguments[0]); n != int64(1000+i+1) || got.Load() != 1 {
+			b.Fatalf("got %v and %d progressive results, want %d and 1", res.Arguments, got.Load(), 1000+i+1)
+		}
+	}
+}
+
 // BenchmarkSmallCall: one int argument, one progressive result, final
 // result; per call.
 func BenchmarkSmallCall(b *testing.B) {
@@ -296,28 +323,9 @@ func BenchmarkSmallCall(b *testing.B) {
 					}
 					return client.InvokeResult{Args: wamp.List{n + 1}}
 				},
-				func(n int, sink ProgressSink[int]) (int, error) {
-					if err := sink.Send(n); err != nil {
-						return 0, err
-					}
-					return n + 1, nil
-				})
-			var got atomic.Int64
-			onProgress := func(*wamp.Result) { got.Add(1) }
-			call := func(uri string) benchOp {
-				return func(b *testing.B, i int) {
-					got.Store(0)
-					res, err := bp.caller.Call(context.Background(), uri, nil, wamp.List{1000 + i}, nil, onProgress)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n, _ := wamp.AsInt64(res.Arguments[0]); n != int64(1000+i+1) || got.Load() != 1 {
-						b.Fatalf("got %v and %d progressive results, want %d and 1", res.Arguments, got.Load(), 1000+i+1)
-					}
-				}
-			}
+				benchSmall)
 			benchRunPair(b, "", 0, 1, map[string]benchOp{
-				"nexus": call("bench.small.nexus"), "wampfn": call("bench.small.wampfn"),
+				"nexus": bp.smallCall("bench.small.nexus"), "wampfn": bp.smallCall("bench.small.wampfn"),
 			})
 		})
 	}
@@ -332,38 +340,18 @@ func BenchmarkInterceptor(b *testing.B) {
 	for _, transport := range benchTransports {
 		b.Run(transport, func(b *testing.B) {
 			bp := newBenchPair(b, transport)
-			fn := func(n int, sink ProgressSink[int]) (int, error) {
-				if err := sink.Send(n); err != nil {
-					return 0, err
-				}
-				return n + 1, nil
-			}
 			noop := func(next InvokeFunc) InvokeFunc {
 				return func(ctx context.Context, inv *Invocation) (Result, error) { return next(ctx, inv) }
 			}
 			// URIs of one length: the serializer's allocations depend on it.
-			if err := Register(bp.callee, "bench.ic.off", fn); err != nil {
+			if err := Register(bp.callee, "bench.ic.off", benchSmall); err != nil {
 				b.Fatal(err)
 			}
-			if err := Register(bp.callee, "bench.ic.one", fn, WithInterceptors(noop)); err != nil {
+			if err := Register(bp.callee, "bench.ic.one", benchSmall, WithInterceptors(noop)); err != nil {
 				b.Fatal(err)
-			}
-			var got atomic.Int64
-			onProgress := func(*wamp.Result) { got.Add(1) }
-			call := func(uri string) benchOp {
-				return func(b *testing.B, i int) {
-					got.Store(0)
-					res, err := bp.caller.Call(context.Background(), uri, nil, wamp.List{1000 + i}, nil, onProgress)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n, _ := wamp.AsInt64(res.Arguments[0]); n != int64(1000+i+1) || got.Load() != 1 {
-						b.Fatalf("got %v and %d progressive results, want %d and 1", res.Arguments, got.Load(), 1000+i+1)
-					}
-				}
 			}
 			benchRunSides(b, [2]string{"plain", "intercepted"}, "", 0, 1, map[string]benchOp{
-				"plain": call("bench.ic.off"), "intercepted": call("bench.ic.one"),
+				"plain": bp.smallCall("bench.ic.off"), "intercepted": bp.smallCall("bench.ic.one"),
 			})
 		})
 	}
