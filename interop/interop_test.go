@@ -200,6 +200,20 @@ var peers = []peer{
 
 func interopRequired() bool { return os.Getenv("WAMPFN_INTEROP") == "require" }
 
+// argv returns the command line that runs p's script; when the peer is
+// missing it skips t, or, with WAMPFN_INTEROP=require, fails it.
+func (p peer) argv(t *testing.T) []string {
+	t.Helper()
+	argv, err := p.command()
+	if err != nil {
+		if interopRequired() {
+			t.Fatalf("WAMPFN_INTEROP=require but peer %s is missing: %v (install: bash interop/install.sh)", p.name, err)
+		}
+		t.Skipf("%v; run with: %s", err, runHint)
+	}
+	return append(slices.Clip(argv), filepath.Join(interopDir, p.script))
+}
+
 func TestMain(m *testing.M) {
 	// One line that names the interop tests a plain `go test ./...` skips and how to run
 	// them. go test shows a passing package's output only with -v or when run in the
@@ -238,14 +252,7 @@ func TestInterop(t *testing.T) {
 	tr := newTestRouter(t)
 	for _, p := range peers {
 		t.Run(p.name, func(t *testing.T) {
-			argv, err := p.command()
-			if err != nil {
-				if interopRequired() {
-					t.Fatalf("WAMPFN_INTEROP=require but peer %s is missing: %v (install: bash interop/install.sh)", p.name, err)
-				}
-				t.Skipf("%v; run with: %s", err, runHint)
-			}
-			argv = append(slices.Clip(argv), filepath.Join(interopDir, p.script))
+			argv := p.argv(t)
 			for _, ser := range serializers {
 				t.Run(ser, func(t *testing.T) {
 					for _, tk := range []transportKind{wsTransport, rsTransport} {

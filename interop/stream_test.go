@@ -20,8 +20,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,14 +169,7 @@ func TestInteropStream(t *testing.T) {
 			continue
 		}
 		t.Run(p.name, func(t *testing.T) {
-			argv, err := p.command()
-			if err != nil {
-				if interopRequired() {
-					t.Fatalf("WAMPFN_INTEROP=require but peer %s is missing: %v (install: bash interop/install.sh)", p.name, err)
-				}
-				t.Skipf("%v; run with: %s", err, runHint)
-			}
-			argv = append(slices.Clip(argv), filepath.Join(interopDir, p.script))
+			argv := p.argv(t)
 			for _, ser := range serializers {
 				t.Run(ser, func(t *testing.T) {
 					if ok, _ := p.supports(ser, wsTransport); !ok {
