@@ -50,6 +50,9 @@ func makeDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	fn, err := makeKindDecodeFunc(t, b)
 	if set := setterFor(t); err == nil && set != nil {
 		b.building[t].set = set
+		if t.Kind() == reflect.Slice {
+			b.building[t].setDepth = 1
+		}
 	}
 	return fn, err
 }
@@ -363,7 +366,9 @@ func decodeAny(src any, dst reflect.Value, _ int) error {
 // A setFunc is the fast path of a decoder: it stores src at p, a pointer
 // to a settable value of the decoder's type, when src is a value that the
 // decoder takes as it is, and reports whether it did. It adds no rule: on
-// false the decoder runs, which converts src or says why it does not fit.
+// false the decoder runs, which converts src or says why it does not fit,
+// on a value that the setFunc may have written in part. On true it has
+// set the whole value, as the decoder would set a zero one.
 // Bool, string, integer and float types have one (a string, a bool, a
 // number in range and, into a float, exact), and so have []float64, []int,
 // []int64 and []string, and a struct of fields with one (a dict whose keys
@@ -371,8 +376,10 @@ func decodeAny(src any, dst reflect.Value, _ int) error {
 // records decoded with reflect.Value.Field(i).SetInt and the like spends
 // more time in reflect than in reading the values.
 //
-// A setFunc does not count depth: a caller uses it for a value at depth
-// below MaxDepth only, where a struct's decoder would not refuse it.
+// A setFunc does not count depth: a caller uses it for a value at depth d
+// only when d plus its plan's setDepth is at most MaxDepth, so that no
+// list or dict it reads is as deep as MaxDepth, where the decoder would
+// refuse it.
 type setFunc func(src any, p unsafe.Pointer) bool
 
 // setterFor returns the setFunc of t, a type that does not decode by
@@ -411,10 +418,10 @@ func setterFor(t reflect.Type) setFunc {
 	case reflect.Float64:
 		return floatSetter[float64]()
 	case reflect.Slice:
-		if isScalarSlice(t) {
+		if set := scalarSliceSetter(t); set != nil {
 			return func(src any, p unsafe.Pointer) bool {
 				l, ok := plainList(src)
-				return ok && decodeScalarSlice(l, t, p)
+				return ok && set(l, p)
 			}
 		}
 	}
@@ -490,8 +497,13 @@ func uintSetter[T uint | uint8 | uint16 | uint32 | uint64 | uintptr]() setFunc {
 // uint64Of returns src as a uint64 when it is an integer in uint64's
 // range.
 func uint64Of(src any) (uint64, bool) {
-	if i, ok := src.(int64); ok {
-		return uint64(i), i >= 0
+	switch x := src.(type) {
+	case int64:
+		return uint64(x), x >= 0
+	case uint64:
+		return x, true
+	case int:
+		return uint64(x), x >= 0
 	}
 	switch k, i, u, _ := number(src); k {
 	case signedNumber:
@@ -543,7 +555,7 @@ func setFloatOf[T float32 | float64](src any, p unsafe.Pointer) bool {
 // array at depth, and a pointer to its first element; nil when there is
 // none or v's elements cannot be set.
 func elemsSetter(v reflect.Value, elem *decoder, depth int) (setFunc, unsafe.Pointer) {
-	if elem.set == nil || depth+1 >= MaxDepth || v.Len() == 0 {
+	if elem.set == nil || depth+1+elem.setDepth > MaxDepth || v.Len() == 0 {
 		return nil, nil
 	}
 	if first := v.Index(0); first.CanSet() {
@@ -608,7 +620,7 @@ func listOf(src any) (wamp.List, bool) {
 }
 
 func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
-	scalar := isScalarSlice(t)
+	scalar := scalarSliceSetter(t)
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
 			dst.SetZero()
@@ -628,7 +640,7 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 			dst.Set(reflect.MakeSlice(t, 0, 0))
 			return nil
 		}
-		if scalar && dst.CanSet() && decodeScalarSlice(l, t, unsafe.Pointer(dst.UnsafeAddr())) {
+		if scalar != nil && dst.CanSet() && scalar(l, unsafe.Pointer(dst.UnsafeAddr())) {
 			return nil
 		}
 		// A new array in dst itself: one allocation, where MakeSlice
@@ -645,9 +657,22 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 func decodeElems(l wamp.List, dst reflect.Value, elem *decoder, depth int) error {
 	set, p := elemsSetter(dst, elem, depth)
 	size := elem.typ.Size()
+	// A struct's setter is called directly, with the first element's
+	// keys when there are enough elements to learn them.
+	ss, keys := elem.structSet, []string(nil)
+	if set != nil && ss != nil {
+		keys = ss.names
+		if len(l) >= learnKeysMin {
+			var buf [8]string
+			keys = ss.keysOf(l[0], buf[:0])
+		}
+	}
 	for i, e := range l {
-		if set != nil && set(e, unsafe.Add(p, uintptr(i)*size)) {
-			continue
+		if set != nil {
+			q := unsafe.Add(p, uintptr(i)*size)
+			if keys != nil && ss.set(keys, e, q) || keys == nil && set(e, q) {
+				continue
+			}
 		}
 		if err := elem.fn(e, dst.Index(i), depth+1); err != nil {
 			return inside(err, "["+strconv.Itoa(i)+"]")
@@ -663,96 +688,112 @@ var (
 	stringSliceType  = reflect.TypeFor[[]string]()
 )
 
-// isScalarSlice reports whether t is one of the slice types that
-// decodeScalarSlice converts.
-func isScalarSlice(t reflect.Type) bool {
-	return t == float64SliceType || t == intSliceType || t == int64SliceType || t == stringSliceType
-}
-
-// decodeScalarSlice is the fast path of sliceDecoder for t, a []float64,
+// A scalarSliceFunc is the fast path of sliceDecoder for a []float64,
 // []int, []int64 or []string, p pointing to a settable one: it converts
 // l's elements without reflection when each is of a type that converts
 // without question, and else reports false, leaving *p alone, for the
 // general path to convert them or say what does not fit. (Per element, a
 // setFunc costs a call; these loops, none.)
-func decodeScalarSlice(l wamp.List, t reflect.Type, p unsafe.Pointer) bool {
+type scalarSliceFunc func(l wamp.List, p unsafe.Pointer) bool
+
+// scalarSliceSetter returns the scalarSliceFunc of t, or nil when t has
+// none.
+func scalarSliceSetter(t reflect.Type) scalarSliceFunc {
 	switch t {
 	case float64SliceType:
-		s := make([]float64, len(l))
-		for i, e := range l {
-			f, exact := 0.0, true
-			switch x := e.(type) {
-			case float64:
-				f = x
-			case int64:
-				f, exact = exactFloat(signedNumber, x, 0, 0)
-			case uint64:
-				f, exact = exactFloat(unsignedNumber, 0, x, 0)
-			case int:
-				f, exact = exactFloat(signedNumber, int64(x), 0, 0)
-			default:
-				return false
-			}
-			if !exact {
-				return false
-			}
-			s[i] = f
-		}
-		*(*[]float64)(p) = s
+		return setFloat64s
 	case intSliceType:
-		s := make([]int, len(l))
-		for i, e := range l {
-			var x int64
-			switch e := e.(type) {
-			case int64:
-				x = e
-			case uint64:
-				if e > math.MaxInt64 {
-					return false
-				}
-				x = int64(e)
-			case int:
-				x = int64(e)
-			default:
-				return false
-			}
-			if int64(int(x)) != x {
-				return false
-			}
-			s[i] = int(x)
-		}
-		*(*[]int)(p) = s
+		return setInts
 	case int64SliceType:
-		s := make([]int64, len(l))
-		for i, e := range l {
-			switch x := e.(type) {
-			case int64:
-				s[i] = x
-			case uint64:
-				if x > math.MaxInt64 {
-					return false
-				}
-				s[i] = int64(x)
-			case int:
-				s[i] = int64(x)
-			default:
-				return false
-			}
-		}
-		*(*[]int64)(p) = s
+		return setInt64s
 	case stringSliceType:
-		s := make([]string, len(l))
-		for i, e := range l {
-			x, ok := e.(string)
-			if !ok || isJSONBytes(x) {
+		return setStrings
+	}
+	return nil
+}
+
+func setFloat64s(l wamp.List, p unsafe.Pointer) bool {
+	s := make([]float64, len(l))
+	for i, e := range l {
+		f, exact := 0.0, true
+		switch x := e.(type) {
+		case float64:
+			f = x
+		case int64:
+			f, exact = exactFloat(signedNumber, x, 0, 0)
+		case uint64:
+			f, exact = exactFloat(unsignedNumber, 0, x, 0)
+		case int:
+			f, exact = exactFloat(signedNumber, int64(x), 0, 0)
+		default:
+			return false
+		}
+		if !exact {
+			return false
+		}
+		s[i] = f
+	}
+	*(*[]float64)(p) = s
+	return true
+}
+
+func setInts(l wamp.List, p unsafe.Pointer) bool {
+	s := make([]int, len(l))
+	for i, e := range l {
+		var x int64
+		switch e := e.(type) {
+		case int64:
+			x = e
+		case uint64:
+			if e > math.MaxInt64 {
 				return false
 			}
-			s[i] = x
+			x = int64(e)
+		case int:
+			x = int64(e)
+		default:
+			return false
 		}
-		*(*[]string)(p) = s
-	default:
-		return false
+		if int64(int(x)) != x {
+			return false
+		}
+		s[i] = int(x)
 	}
+	*(*[]int)(p) = s
+	return true
+}
+
+func setInt64s(l wamp.List, p unsafe.Pointer) bool {
+	s := make([]int64, len(l))
+	for i, e := range l {
+		switch x := e.(type) {
+		case int64:
+			s[i] = x
+		case uint64:
+			if x > math.MaxInt64 {
+				return false
+			}
+			s[i] = int64(x)
+		case int:
+			s[i] = int64(x)
+		default:
+			return false
+		}
+	}
+	*(*[]int64)(p) = s
+	return true
+}
+
+func setStrings(l wamp.List, p unsafe.Pointer) bool {
+	s := make([]string, len(l))
+	for i, e := range l {
+		x, ok := e.(string)
+		if !ok || isJSONBytes(x) {
+			return false
+		}
+		s[i] = x
+	}
+	*(*[]string)(p) = s
 	return true
 }
 
@@ -824,21 +865,34 @@ func mapDecoder(t reflect.Type, elem *decoder) decodeFunc {
 		}
 		m := reflect.MakeMapWithSize(t, len(d))
 		// One key and one value, reused: a key converted from each k
-		// would allocate.
+		// would allocate. A setFunc that takes a value sets all of ev;
+		// the decoder starts from zero.
 		kv := reflect.New(keyType).Elem()
+		kp := (*string)(unsafe.Pointer(kv.UnsafeAddr())) // keyType's kind is String
 		ev := reflect.New(elem.typ).Elem()
 		set, p := elem.set, unsafe.Pointer(ev.UnsafeAddr())
-		if depth+1 >= MaxDepth {
+		if depth+1+elem.setDepth > MaxDepth {
 			set = nil
 		}
+		ss, keys := elem.structSet, []string(nil) // as in decodeElems
+		if set != nil && ss != nil {
+			keys = ss.names
+			if len(d) >= learnKeysMin {
+				var buf [8]string
+				for _, v := range d {
+					keys = ss.keysOf(v, buf[:0])
+					break
+				}
+			}
+		}
 		for k, v := range d {
-			ev.SetZero()
-			if set == nil || !set(v, p) {
+			if keys != nil && !ss.set(keys, v, p) || keys == nil && (set == nil || !set(v, p)) {
+				ev.SetZero()
 				if err := elem.fn(v, ev, depth+1); err != nil {
 					return inside(err, k)
 				}
 			}
-			kv.SetString(k)
+			*kp = k
 			m.SetMapIndex(kv, ev)
 		}
 		dst.Set(m)
@@ -888,9 +942,44 @@ type fieldDecoder struct {
 	dec   *decoder
 	// set is the field type's setFunc and offset the field's offset, for
 	// a field of the struct itself (not promoted from an embedded one)
-	// whose type has one; else set is nil.
+	// whose type has one; else set is nil. op says how the struct's
+	// setFunc sets it.
 	set    setFunc
 	offset uintptr
+	op     fieldOp
+}
+
+// A fieldOp is how a struct's setFunc sets a field: the kinds that the
+// transports deliver for it most often inline, and the rest by the field
+// type's setFunc. Each inline case takes exactly what that setFunc takes
+// for those kinds (a string that is not JSON bytes, a bool, an int64 or
+// int that the field holds, a float64), and leaves the others to it.
+type fieldOp uint8
+
+const (
+	bySetFunc fieldOp = iota
+	inlineString
+	inlineBool
+	inlineInt
+	inlineInt64
+	inlineFloat64
+)
+
+// fieldOpOf returns the fieldOp of a field of type t, which has a setFunc.
+func fieldOpOf(t reflect.Type) fieldOp {
+	switch t.Kind() {
+	case reflect.String:
+		return inlineString
+	case reflect.Bool:
+		return inlineBool
+	case reflect.Int:
+		return inlineInt
+	case reflect.Int64:
+		return inlineInt64
+	case reflect.Float64:
+		return inlineFloat64
+	}
+	return bySetFunc
 }
 
 // decode decodes v, the value of key k, into f's field of dst.
@@ -913,11 +1002,13 @@ type structPlan struct {
 	fields []fieldDecoder // in the struct's order
 	byName map[string]*fieldDecoder
 	byFold map[string]*fieldDecoder // by lower-case name; the first field of each
+	// setDepth is the largest setDepth of the fields' setFuncs.
+	setDepth int
 }
 
 // structDecoder returns the decoder of struct type t and, when each of
-// t's fields is its own (not promoted) and of a type with a setFunc that
-// is neither a struct nor a slice, records t's setFunc in b.
+// t's fields is its own (not promoted) and of a type with a setFunc,
+// records t's setFunc in b.
 func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	fields, err := structFields(t)
 	if err != nil {
@@ -942,44 +1033,183 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		}
 		fd := &sp.fields[i]
 		*fd = fieldDecoder{name: f.name, index: f.index, dec: dec}
-		if len(f.index) == 1 {
-			fd.set, fd.offset = dec.set, t.Field(f.index[0]).Offset
+		if len(f.index) == 1 && dec.set != nil {
+			fd.set, fd.offset, fd.op = dec.set, t.Field(f.index[0]).Offset, fieldOpOf(f.typ)
+			sp.setDepth = max(sp.setDepth, dec.setDepth)
 		}
-		flat = flat && fd.set != nil && f.typ.Kind() != reflect.Struct && f.typ.Kind() != reflect.Slice
+		flat = flat && fd.set != nil
 		sp.byName[f.name] = fd
 		if _, dup := sp.byFold[strings.ToLower(f.name)]; !dup {
 			sp.byFold[strings.ToLower(f.name)] = fd
 		}
 	}
 	if flat {
-		b.building[t].set = sp.setFunc()
+		ss := newStructSetter(sp)
+		b.building[t].structSet = ss
+		b.building[t].set = ss.setFunc()
+		b.building[t].setDepth = 1 + sp.setDepth
 	}
 	return sp.decode, nil
 }
 
-// setFunc returns the setFunc of a struct whose fields all have one that
-// sets them directly (no struct and no slice, so that it sets values one
-// level deep): it takes a dict whose keys each name a field exactly, with
-// values that the fields' setFuncs take.
-func (sp *structPlan) setFunc() setFunc {
-	fields := sp.fields
-	return func(src any, p unsafe.Pointer) bool {
-		d, ok := plainDict(src)
-		if !ok {
-			return false
+// A structSetter is the fast path of a struct whose fields all have a
+// setFunc: it takes a dict whose keys each name a field exactly, with
+// values that the fields' setFuncs take, and sets every field, those
+// without a key to their zero value (so that a map's decoder can reuse one
+// element).
+type structSetter struct {
+	fields []setField
+	names  []string       // the fields' names, in the struct's order
+	index  map[string]int // the fields' indexes by name
+}
+
+// A setField is a field as structSetter.set reads it, packed.
+type setField struct {
+	offset uintptr
+	op     fieldOp
+	set    setFunc
+	typ    reflect.Type
+}
+
+func newStructSetter(sp *structPlan) *structSetter {
+	ss := &structSetter{
+		fields: make([]setField, len(sp.fields)),
+		names:  make([]string, len(sp.fields)),
+		index:  make(map[string]int, len(sp.fields)),
+	}
+	for i, f := range sp.fields {
+		ss.fields[i] = setField{f.offset, f.op, f.set, f.dec.typ}
+		ss.names[i] = f.name
+		ss.index[f.name] = i
+	}
+	return ss
+}
+
+// setFunc returns ss as a setFunc.
+func (ss *structSetter) setFunc() setFunc {
+	return func(src any, p unsafe.Pointer) bool { return ss.set(ss.names, src, p) }
+}
+
+// learnKeysMin is the shortest list or map of structs whose decoder looks
+// its elements' fields up by the first element's own keys (see keysOf):
+// learning costs a walk of one dict, and saves a few nanoseconds per
+// field and element only when the keys are shared.
+const learnKeysMin = 16
+
+// keysOf returns the fields' names as src, a dict, spells them: for each
+// field with a key in src, src's own key string, else the field's name,
+// appended to buf. The keys of an in-process caller's dicts are often the
+// very same strings in every element (string constants); a map lookup by
+// the same string ends its comparison at the pointers.
+func (ss *structSetter) keysOf(src any, buf []string) []string {
+	keys := append(buf, ss.names...)
+	d, _ := plainDict(src)
+	if len(d) > len(keys) {
+		return keys
+	}
+	for k := range d {
+		if i, ok := ss.index[k]; ok {
+			keys[i] = k
 		}
-		n := 0
-		for i := range fields {
-			f := &fields[i]
-			if v, ok := d[f.name]; ok {
-				if !f.set(v, unsafe.Add(p, f.offset)) {
+	}
+	return keys
+}
+
+// set stores src at p, looking each field up by keys[i], a string equal
+// to its name (keys has one for each field), and reports whether it did.
+func (ss *structSetter) set(keys []string, src any, p unsafe.Pointer) bool {
+	fields := ss.fields
+	d, ok := plainDict(src)
+	if !ok || len(d) > len(fields) { // more keys than fields: not all name one
+		return false
+	}
+	n := 0
+	var seen uint64 // bit i: fields[i] had a key, for i < 64
+	for i := range fields {
+		f := &fields[i]
+		v, ok := d[keys[i]]
+		if !ok {
+			continue
+		}
+		seen |= 1 << (i & 63)
+		q := unsafe.Add(p, f.offset)
+		switch f.op {
+		case inlineString:
+			s, ok := v.(string)
+			if !ok || isJSONBytes(s) {
+				return false
+			}
+			*(*string)(q) = s
+		case inlineBool:
+			b, ok := v.(bool)
+			if !ok {
+				return false
+			}
+			*(*bool)(q) = b
+		case inlineInt:
+			switch x := v.(type) {
+			case int64:
+				if int64(int(x)) != x {
 					return false
 				}
-				n++
+				*(*int)(q) = int(x)
+			case int:
+				*(*int)(q) = x
+			default:
+				if !f.set(v, q) {
+					return false
+				}
+			}
+		case inlineInt64:
+			switch x := v.(type) {
+			case int64:
+				*(*int64)(q) = x
+			case int:
+				*(*int64)(q) = int64(x)
+			default:
+				if !f.set(v, q) {
+					return false
+				}
+			}
+		case inlineFloat64:
+			if x, ok := v.(float64); ok {
+				*(*float64)(q) = x
+			} else if !f.set(v, q) {
+				return false
+			}
+		default:
+			if !f.set(v, q) {
+				return false
 			}
 		}
-		return n == len(d)
+		n++
 	}
+	if n != len(d) {
+		return false
+	}
+	if n < len(fields) {
+		for i := range fields {
+			f := &fields[i]
+			if i < 64 && seen&(1<<i) != 0 || i >= 64 && hasKey(d, keys[i]) {
+				continue
+			}
+			if q := unsafe.Add(p, f.offset); !isZeroMemory(q, f.typ.Size()) {
+				reflect.NewAt(f.typ, q).Elem().SetZero()
+			}
+		}
+	}
+	return true
+}
+
+// isZeroMemory reports whether the size bytes at p are all zero, as every
+// Go type's zero value is.
+func isZeroMemory(p unsafe.Pointer, size uintptr) bool {
+	for _, b := range unsafe.Slice((*byte)(p), size) {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (sp *structPlan) decode(src any, dst reflect.Value, depth int) error {
@@ -1001,7 +1231,7 @@ func (sp *structPlan) decode(src any, dst reflect.Value, depth int) error {
 	// field; then, only if d has other keys, those that match a field
 	// ignoring case.
 	var p unsafe.Pointer // for the fields' setFuncs
-	if dst.CanSet() && depth+1 < MaxDepth {
+	if dst.CanSet() && depth+1+sp.setDepth <= MaxDepth {
 		p = unsafe.Pointer(dst.UnsafeAddr()) // not Addr: that looks up *T
 	}
 	n, err := sp.decodeExact(d, p, dst, depth)

@@ -3,7 +3,9 @@ package wampfn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -182,7 +184,10 @@ func TestStructSetFuncAgreesWithDecoder(t *testing.T) {
 		{"name": nil},
 		{"score": "x"},
 	} {
-		fast := reflect.New(dec.typ)
+		// Into a value with every field set: a setFunc that takes d
+		// sets every field, those d has no key for to zero, so that a
+		// map's decoder can reuse one value.
+		fast := reflect.ValueOf(&bulkRec{Name: "stale", Count: -1, Score: -1})
 		took := dec.set(d, fast.UnsafePointer())
 		slow := reflect.New(dec.typ).Elem()
 		err := dec.fn(d, slow, 0)
@@ -190,6 +195,183 @@ func TestStructSetFuncAgreesWithDecoder(t *testing.T) {
 			require.NoError(t, err, "%v", d)
 			require.Equal(t, slow.Interface(), fast.Elem().Interface(), "%v", d)
 		}
+	}
+	// A struct of structs and lists has one too, for values its
+	// decoder takes as they are.
+	wide := mustDecoder(t, reflect.TypeFor[bulkWide]())
+	require.NotNil(t, wide.set)
+	require.Equal(t, 2, wide.setDepth)
+	for i, d := range bulkWideVariants(bulkWideAt(3)) {
+		fast := reflect.ValueOf(&bulkWide{Name: "stale", Tags: []string{"stale"}, Origin: bulkPoint{X: -1, Y: -1}, Count: 9})
+		took := wide.set(d, fast.UnsafePointer())
+		slow := reflect.New(wide.typ).Elem()
+		err := wide.fn(d, slow, 0)
+		if took {
+			require.NoError(t, err, "variant %d: %v", i, d)
+			require.Equal(t, slow.Interface(), fast.Elem().Interface(), "variant %d: %v", i, d)
+		}
+		if i == 0 {
+			require.True(t, took, "a complete dict as the transports deliver it goes the fast way")
+		}
+	}
+}
+
+// bulkWideVariants returns w as a dict as the transports deliver it, then
+// variants of it that the fast paths must leave to the decoder, or take
+// and decode alike: keys missing, an extra key, keys differing in case,
+// values of other types, out of range or not exact, JSON bytes for a
+// string, and the nested dict and list likewise.
+func bulkWideVariants(w bulkWide) []wamp.Dict {
+	edit := func(f func(d wamp.Dict)) wamp.Dict {
+		d := bulkWideDict(w)
+		f(d)
+		return d
+	}
+	return []wamp.Dict{
+		bulkWideDict(w),
+		edit(func(d wamp.Dict) { delete(d, "name"); delete(d, "origin") }),
+		edit(func(d wamp.Dict) { delete(d, "tags") }),
+		edit(func(d wamp.Dict) { d["extra"] = 1 }),
+		edit(func(d wamp.Dict) { d["NOTE"] = d["note"]; delete(d, "note") }),
+		edit(func(d wamp.Dict) { d["Note"] = "folded" }),
+		edit(func(d wamp.Dict) { d["id"] = uint64(7) }),
+		edit(func(d wamp.Dict) { d["id"] = 7.0 }),
+		edit(func(d wamp.Dict) { d["id"] = 7.5 }),
+		edit(func(d wamp.Dict) { d["count"] = int64(-1) }),
+		edit(func(d wamp.Dict) { d["count"] = uint64(1 << 40) }),
+		edit(func(d wamp.Dict) { d["level"] = int64(128) }),
+		edit(func(d wamp.Dict) { d["score"] = int64(1 << 53) }),
+		edit(func(d wamp.Dict) { d["score"] = int64(1<<53 + 1) }),
+		edit(func(d wamp.Dict) { d["ratio"] = 1e300 }),
+		edit(func(d wamp.Dict) { d["active"] = "yes" }),
+		edit(func(d wamp.Dict) { d["name"] = "\x00AAE=" }),
+		edit(func(d wamp.Dict) { d["name"] = nil }),
+		edit(func(d wamp.Dict) { d["tags"] = wamp.List{"a", int64(1)} }),
+		edit(func(d wamp.Dict) { d["tags"] = wamp.List{} }),
+		edit(func(d wamp.Dict) { d["tags"] = nil }),
+		edit(func(d wamp.Dict) { d["tags"] = []string{"go", "slice"} }),
+		edit(func(d wamp.Dict) { d["origin"] = wamp.Dict{"x": 1.5} }),
+		edit(func(d wamp.Dict) { d["origin"] = wamp.Dict{"x": 1.5, "y": "north"} }),
+		edit(func(d wamp.Dict) { d["origin"] = wamp.Dict{"X": 1.5, "y": 2.5} }),
+		edit(func(d wamp.Dict) { d["origin"] = bulkPoint{X: 1, Y: 2} }),
+		edit(func(d wamp.Dict) { d["origin"] = nil }),
+		// Keys missing and a value for the decoder to convert: the
+		// decoder, not the fast path, leaves the missing fields zero.
+		edit(func(d wamp.Dict) { delete(d, "name"); delete(d, "tags"); d["id"] = 7.0 }),
+		edit(func(d wamp.Dict) { delete(d, "origin"); d["NAME"] = "folded" }),
+		{},
+	}
+}
+
+// withFreshKeys returns d with keys of its own (equal, not the same
+// strings), as a network transport delivers them.
+func withFreshKeys(d wamp.Dict) wamp.Dict {
+	out := make(wamp.Dict, len(d))
+	for k, v := range d {
+		out[strings.Clone(k)] = v
+	}
+	return out
+}
+
+// A list or map of structs decodes as its elements decode one by one into
+// values of their own, whichever elements come first: the fast paths
+// (each struct set in place, fields looked up by the first element's own
+// keys, one map value reused) change nothing but speed.
+func TestBulkFastPathsAgree(t *testing.T) {
+	listDec := mustDecoder(t, reflect.TypeFor[[]bulkWide]())
+	mapDec := mustDecoder(t, reflect.TypeFor[map[string]bulkWide]())
+	elem := mustDecoder(t, reflect.TypeFor[bulkWide]())
+	variants := bulkWideVariants(bulkWideAt(5))
+	rng := rand.New(rand.NewPCG(12, 1))
+	for round := range 400 {
+		n := []int{1, 2, learnKeysMin - 1, learnKeysMin, learnKeysMin + 1, 64}[round%6]
+		l := make(wamp.List, n)
+		for i := range l {
+			var d wamp.Dict
+			switch r := rng.IntN(10); {
+			case r < 6: // most elements as the transports deliver them
+				d = bulkWideDict(bulkWideAt(i))
+			default:
+				d = variants[rng.IntN(len(variants))]
+			}
+			if rng.IntN(2) == 0 {
+				d = withFreshKeys(d)
+			}
+			l[i] = d
+		}
+		if round%7 == 0 {
+			l[0] = []any{"not", "a", "dict"}
+		}
+		// One by one.
+		want := make([]bulkWide, n)
+		var wantErr error
+		for i, e := range l {
+			v := reflect.ValueOf(&want[i]).Elem()
+			if err := elem.fn(e, v, 1); err != nil && wantErr == nil {
+				wantErr = fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		// As a list.
+		got := reflect.New(listDec.typ).Elem()
+		err := listDec.fn(l, got, 0)
+		if wantErr != nil {
+			require.Error(t, err, "round %d: element %v", round, wantErr)
+		} else {
+			require.NoError(t, err, "round %d", round)
+			require.Equal(t, want, got.Interface(), "round %d", round)
+		}
+		// As a map.
+		m := make(wamp.Dict, n)
+		wantMap := make(map[string]bulkWide, n)
+		for i, e := range l {
+			m["k"+strconv.Itoa(i)] = e
+			wantMap["k"+strconv.Itoa(i)] = want[i]
+		}
+		gotMap := reflect.New(mapDec.typ).Elem()
+		err = mapDec.fn(m, gotMap, 0)
+		if wantErr != nil {
+			require.Error(t, err, "round %d: element %v", round, wantErr)
+		} else {
+			require.NoError(t, err, "round %d", round)
+			require.Equal(t, wantMap, gotMap.Interface(), "round %d", round)
+		}
+	}
+}
+
+// A struct's fast path reads a dict and the list and dict inside it: it is
+// not used where they would be nested deeper than MaxDepth, so that they
+// are refused there as the decoder refuses them.
+func TestStructSetFuncKeepsMaxDepth(t *testing.T) {
+	// holder has no setFunc (a pointer has none); its decoder sets its
+	// field W by bulkWide's.
+	type holder struct {
+		W bulkWide `json:"w"`
+		P *int     `json:"p"`
+	}
+	wide := bulkWideDict(bulkWideAt(1))
+	for _, tc := range []struct {
+		inner   reflect.Type
+		src     any
+		levels  int // lists around src
+		wantErr bool
+	}{
+		{reflect.TypeFor[bulkWide](), wide, MaxDepth - 2, false},
+		{reflect.TypeFor[bulkWide](), wide, MaxDepth - 1, true},
+		{reflect.TypeFor[holder](), wamp.Dict{"w": wide}, MaxDepth - 3, false},
+		{reflect.TypeFor[holder](), wamp.Dict{"w": wide}, MaxDepth - 2, true},
+		{reflect.TypeFor[map[string]bulkWide](), wamp.Dict{"a": wide}, MaxDepth - 3, false},
+		{reflect.TypeFor[map[string]bulkWide](), wamp.Dict{"a": wide}, MaxDepth - 2, true},
+	} {
+		typ, src := tc.inner, tc.src
+		for range tc.levels {
+			typ, src = reflect.SliceOf(typ), wamp.List{src}
+		}
+		err := mustDecoder(t, typ).fn(src, reflect.New(typ).Elem(), 0)
+		if !tc.wantErr {
+			require.NoError(t, err, "%s in %d levels", tc.inner, tc.levels)
+			continue
+		}
+		require.ErrorContains(t, err, fmt.Sprintf("nested deeper than %d levels", MaxDepth), "%s in %d levels", tc.inner, tc.levels)
 	}
 }
 
@@ -273,4 +455,24 @@ func TestBulkErrorsNameTheElement(t *testing.T) {
 			})
 		}
 	}
+}
+
+// keysOf gives, for each field with a key in the dict, the dict's own key
+// string, so that looking the next dicts up by it compares pointers; and
+// the field's name for the others.
+func TestKeysOfTakesTheDictsOwnKeys(t *testing.T) {
+	ss := mustDecoder(t, reflect.TypeFor[bulkRec]()).structSet
+	require.NotNil(t, ss)
+	d := withFreshKeys(wamp.Dict{"name": "a", "score": 1.5, "other": 1})
+	keys := ss.keysOf(d, nil)
+	require.Equal(t, []string{"name", "count", "score"}, keys)
+	for k := range d {
+		if i, ok := ss.index[k]; ok {
+			require.Same(t, unsafe.StringData(k), unsafe.StringData(keys[i]), "field %s", k)
+		}
+	}
+	require.Same(t, unsafe.StringData(ss.names[1]), unsafe.StringData(keys[1]), "count has no key")
+	// Not a dict, or one with more keys than fields: the names.
+	require.Equal(t, ss.names, ss.keysOf("x", nil))
+	require.Equal(t, ss.names, ss.keysOf(wamp.Dict{"a": 1, "b": 2, "c": 3, "d": 4}, nil))
 }

@@ -21,6 +21,12 @@ type plan[F any] struct {
 	// (see getFunc), when its type has one.
 	set setFunc
 	get getFunc
+	// structSet is set's structSetter, for a struct.
+	structSet *structSetter
+	// setDepth is how many levels of lists and dicts set reads: 0 for a
+	// bool, string or number, 1 for a list of them or a struct of them,
+	// and one more for each struct or list inside.
+	setDepth int
 }
 
 // A planCache builds plans on first use and keeps the complete ones, in
