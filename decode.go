@@ -530,7 +530,9 @@ func bytesDecoder(t reflect.Type, elem *decoder) decodeFunc {
 }
 
 func mapDecoder(t reflect.Type, elem *decoder) decodeFunc {
-	keyType := t.Key()
+	// One key and one value, reused, in one allocation: a key converted
+	// from each k would allocate.
+	entry := reflect.StructOf([]reflect.StructField{{Name: "K", Type: t.Key()}, {Name: "V", Type: elem.typ}})
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
 			dst.SetZero()
@@ -547,12 +549,11 @@ func mapDecoder(t reflect.Type, elem *decoder) decodeFunc {
 			return tooDeep()
 		}
 		m := reflect.MakeMapWithSize(t, len(d))
-		// One key and one value, reused: a key converted from each k
-		// would allocate. A setFunc that takes a value sets all of ev;
-		// the decoder starts from zero.
-		kv := reflect.New(keyType).Elem()
-		kp := (*string)(unsafe.Pointer(kv.UnsafeAddr())) // keyType's kind is String
-		ev := reflect.New(elem.typ).Elem()
+		// A setFunc that takes a value sets all of ev; the decoder starts
+		// from zero.
+		e := reflect.New(entry).Elem()
+		kv, ev := e.Field(0), e.Field(1)
+		kp := (*string)(unsafe.Pointer(kv.UnsafeAddr())) // the key's kind is String
 		set, p := elem.set, unsafe.Pointer(ev.UnsafeAddr())
 		if depth+1+elem.setDepth > MaxDepth {
 			set = nil
