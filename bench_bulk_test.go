@@ -24,7 +24,9 @@ package wampfn
 //
 // and the decoding or encoding alone, which the call's other costs do not
 // dilute: BulkDecode (the parameters above, from the values each
-// serializer delivers) and BulkEncode (the result []bulkRec).
+// serializer delivers) and BulkEncode (the result []bulkRec). MapStore
+// measures what no decoder through reflect gets below: storing map
+// entries with reflect.Value.SetMapIndex against m[k] = v.
 //
 // The in-process caller sends what a network caller's serializer would
 // deliver, with Go's types: lists and dicts (wamp.List, wamp.Dict) of int,
@@ -581,4 +583,42 @@ func BenchmarkBulkEncode(b *testing.B) {
 			})
 		})
 	}
+}
+
+var benchSinkRecMap map[string]bulkRec
+
+// BenchmarkMapStore: storing 1,000 entries into a map[string]bulkRec, with
+// m[k] = r (typed, as a hand-written decoder stores) and with
+// reflect.Value.SetMapIndex from one reused key and value (as wampfn's map
+// decoder stores): the floor of decoding a map through reflect.
+//
+//	go test -run '^$' -bench MapStore -count 6 .
+func BenchmarkMapStore(b *testing.B) {
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "k" + strconv.Itoa(i)
+	}
+	r := bulkRecAt(5)
+	b.Run("typed", func(b *testing.B) {
+		for range b.N {
+			m := make(map[string]bulkRec, len(keys))
+			for _, k := range keys {
+				m[k] = r
+			}
+			benchSinkRecMap = m
+		}
+	})
+	b.Run("reflect", func(b *testing.B) {
+		t := reflect.TypeFor[map[string]bulkRec]()
+		kv, ev := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		ev.Set(reflect.ValueOf(r))
+		for range b.N {
+			m := reflect.MakeMapWithSize(t, len(keys))
+			for _, k := range keys {
+				kv.SetString(k)
+				m.SetMapIndex(kv, ev)
+			}
+			benchSinkRecMap = m.Interface().(map[string]bulkRec)
+		}
+	})
 }
