@@ -626,11 +626,9 @@ type fieldDecoder struct {
 	dec   *decoder
 	// set is the field type's setFunc and offset the field's offset, for
 	// a field of the struct itself (not promoted from an embedded one)
-	// whose type has one; else set is nil. op says how the struct's
-	// setFunc sets it.
+	// whose type has one; else set is nil.
 	set    setFunc
 	offset uintptr
-	op     fieldOp
 }
 
 // decode decodes v, the value of key k, into f's field of dst.
@@ -685,7 +683,7 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		fd := &sp.fields[i]
 		*fd = fieldDecoder{name: f.name, index: f.index, dec: dec}
 		if len(f.index) == 1 && dec.set != nil {
-			fd.set, fd.offset, fd.op = dec.set, t.Field(f.index[0]).Offset, fieldOpOf(f.typ)
+			fd.set, fd.offset = dec.set, t.Field(f.index[0]).Offset
 			sp.setDepth = max(sp.setDepth, dec.setDepth)
 		}
 		flat = flat && fd.set != nil
