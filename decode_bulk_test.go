@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -475,4 +476,92 @@ func TestKeysOfTakesTheDictsOwnKeys(t *testing.T) {
 	// Not a dict, or one with more keys than fields: the names.
 	require.Equal(t, ss.names, ss.keysOf("x", nil))
 	require.Equal(t, ss.names, ss.keysOf(wamp.Dict{"a": 1, "b": 2, "c": 3, "d": 4}, nil))
+}
+
+// A map of structs wider than 64 fields reuses one struct for every
+// entry: an entry whose dict lacks a key gets that field's zero value,
+// never the value of an entry decoded before it, whichever field is
+// missing (below and above the 64th), on every transport.
+func TestWideStructMapEntriesDoNotLeak(t *testing.T) {
+	const width = 70
+	fields := make([]reflect.StructField, width)
+	for i := range fields {
+		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: reflect.TypeFor[int]()}
+	}
+	wide := reflect.StructOf(fields)
+	mapType := reflect.MapOf(reflect.TypeFor[string](), wide)
+	require.NotNil(t, mustDecoder(t, wide).structSet, "the struct has the fast path under test")
+	// The shape: b lacks F0, which a (decoded before it, or
+	// not: map order is random) sets. Then one entry per field lacking
+	// only that field, so that whatever entry comes before it has the
+	// field set: a value left over shows in every order.
+	arg := wamp.Dict{
+		"a": wamp.Dict{"F0": 7, "F1": 8, "F63": 5, "F65": 6},
+		"b": wamp.Dict{"F64": 9},
+		"c": wamp.Dict{},
+	}
+	for k := range width {
+		d := wamp.Dict{}
+		for i := range width {
+			if i != k {
+				d["F"+strconv.Itoa(i)] = 1000*k + i + 1
+			}
+		}
+		arg["m"+strconv.Itoa(k)] = d
+	}
+	want := map[string]map[string]int64{}
+	for k, v := range arg {
+		entry := map[string]int64{}
+		for i := range width {
+			entry["F"+strconv.Itoa(i)] = 0
+		}
+		for f, x := range v.(wamp.Dict) {
+			entry[f] = int64(x.(int))
+		}
+		want[k] = entry
+	}
+	// The function hands back what it decoded, as a dict of dicts.
+	echo := reflect.MakeFunc(reflect.FuncOf([]reflect.Type{mapType}, []reflect.Type{mapType}, false),
+		func(in []reflect.Value) []reflect.Value { return in })
+	tr := newTestRouter(t, 0)
+	callee := tr.connect(t, "inproc")
+	require.NoError(t, Register(callee, "test.wide.map", echo.Interface()))
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			caller := tr.connect(t, transport)
+			for round := range 20 {
+				res, err := caller.Call(t.Context(), "test.wide.map", nil, wamp.List{arg}, nil, nil)
+				require.NoError(t, err)
+				require.Len(t, res.Arguments, 1)
+				d, ok := asDict(res.Arguments[0])
+				require.True(t, ok, "result is a dict: %T", res.Arguments[0])
+				require.Len(t, d, len(want))
+				var wrong []string // "entry.field: got x, want y"
+				for k, fields := range want {
+					fd, ok := asDict(d[k])
+					require.True(t, ok, "entry %s is a dict: %T", k, d[k])
+					require.Len(t, fd, width, "entry %s", k)
+					for f, w := range fields {
+						if got := asInt(t, fd[f]); got != w {
+							wrong = append(wrong, fmt.Sprintf("%s.%s: got %d, want %d", k, f, got, w))
+						}
+					}
+				}
+				slices.Sort(wrong)
+				require.Empty(t, wrong, "round %d", round)
+			}
+		})
+	}
+}
+
+// asDict returns v as a dict as a nexus client delivers one: a wamp.Dict
+// in-process, a map[string]any from a serializer.
+func asDict(v any) (map[string]any, bool) {
+	switch d := v.(type) {
+	case wamp.Dict:
+		return d, true
+	case map[string]any:
+		return d, true
+	}
+	return nil, false
 }

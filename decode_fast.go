@@ -436,14 +436,18 @@ func (ss *structSetter) set(keys []string, src any, p unsafe.Pointer) bool {
 		return false
 	}
 	n := 0
-	var seen uint64 // bit i: fields[i] had a key, for i < 64
+	// Bit i: fields[i] had a key, for i < 64; the zeroing below looks
+	// the fields after the 64th up again.
+	var seen uint64
 	for i := range fields {
 		f := &fields[i]
 		v, ok := d[keys[i]]
 		if !ok {
 			continue
 		}
-		seen |= 1 << (i & 63)
+		if i < 64 {
+			seen |= 1 << i
+		}
 		q := unsafe.Add(p, f.offset)
 		switch f.op {
 		case inlineString:
