@@ -86,9 +86,9 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 			return nil, err
 		}
 		if t.Elem().Kind() == reflect.Uint8 {
-			return bytesDecoder(t, elem), nil
+			return bytesDecoder(t, elem, b.building[t]), nil
 		}
-		return sliceDecoder(t, elem), nil
+		return sliceDecoder(t, elem, b.building[t]), nil
 	case reflect.Array:
 		elem, err := b.plan(t.Elem())
 		if err != nil {
@@ -418,8 +418,10 @@ func listOf(src any) (wamp.List, bool) {
 	return l, true
 }
 
-func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
-	scalar := scalarSliceSetter(t)
+// sliceDecoder returns the decoder of slice type t, whose plan is self:
+// its setFunc, when it has one (a []int, say), takes a list whose elements
+// convert without question in one loop.
+func sliceDecoder(t reflect.Type, elem, self *decoder) decodeFunc {
 	return func(src any, dst reflect.Value, depth int) error {
 		if src == nil {
 			dst.SetZero()
@@ -439,7 +441,7 @@ func sliceDecoder(t reflect.Type, elem *decoder) decodeFunc {
 			dst.Set(reflect.MakeSlice(t, 0, 0))
 			return nil
 		}
-		if scalar != nil && dst.CanSet() && scalar(l, unsafe.Pointer(dst.UnsafeAddr())) {
+		if self.set != nil && dst.CanSet() && self.set(l, unsafe.Pointer(dst.UnsafeAddr())) {
 			return nil
 		}
 		// A new array in dst itself: one allocation, where MakeSlice
@@ -503,8 +505,8 @@ func arrayDecoder(t reflect.Type, elem *decoder) decodeFunc {
 // JSON convention ("\x00" + base64), a plain base64 string (as nexus's
 // JSON serializer sends a []byte), or a list of numbers. The function
 // gets bytes of its own: a copy of what it was sent.
-func bytesDecoder(t reflect.Type, elem *decoder) decodeFunc {
-	list := sliceDecoder(t, elem)
+func bytesDecoder(t reflect.Type, elem, self *decoder) decodeFunc {
+	list := sliceDecoder(t, elem, self)
 	return func(src any, dst reflect.Value, depth int) error {
 		var b []byte
 		switch x := src.(type) {

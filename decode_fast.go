@@ -222,8 +222,9 @@ var (
 	stringSliceType  = reflect.TypeFor[[]string]()
 )
 
-// A scalarSliceFunc is the fast path of sliceDecoder for a []float64,
-// []int, []int64 or []string, p pointing to a settable one: it converts
+// A scalarSliceFunc is the fast path of a []float64, []int, []int64 or
+// []string (its setFunc, wrapped by setterFor), p pointing to a settable
+// one: it converts
 // l's elements without reflection when each is of a type that converts
 // without question, and else reports false, leaving *p alone, for the
 // general path to convert them or say what does not fit. (Per element, a
