@@ -252,18 +252,69 @@ func number(src any) (k numKind, i int64, u uint64, f float64) {
 	return notNumber, 0, 0, 0
 }
 
-// exactFloat returns the number k, i, u, f (as number returns it) as a
-// float64, and false for an integer that a float64 does not hold exactly.
-func exactFloat(k numKind, i int64, u uint64, f float64) (float64, bool) {
+// A floatFit says whether a number fits a float type (see floatFor).
+type floatFit uint8
+
+const (
+	floatFits       floatFit = iota
+	floatInexact             // an integer that the float would change
+	floatOutOfRange          // a finite float beyond the type's range
+)
+
+// floatFor returns the number k, i, u, f (as number returns it) as a
+// value of a float type of bits bits (32 or 64), held in a float64, and
+// whether it fits. A float fits rounded to the type, unless it rounds to
+// an infinity. An integer fits when the type holds it exactly, or when it
+// is the shortest decimal form of the float nearest to it: how
+// JavaScript, encoding/json and others write a float of no fraction
+// (1234567890123456800 for 1.2345678901234568e18, 271063100 for the
+// float32 271063104), so it is a float that the caller sent. Any other
+// integer (2^53+1 into a float64) would change on the way in.
+func floatFor(k numKind, i int64, u uint64, f float64, bits int) (float64, floatFit) {
 	switch k {
+	case floatNumber:
+		if bits == 32 {
+			r := float64(float32(f))
+			if math.IsInf(r, 0) && !math.IsInf(f, 0) {
+				return f, floatOutOfRange
+			}
+			return r, floatFits
+		}
+		return f, floatFits
 	case signedNumber:
-		f = float64(i)
-		return f, f < twoTo63 && int64(f) == i
+		if bits == 32 {
+			f = float64(float32(i)) // rounded once, from the integer
+		} else {
+			f = float64(i)
+		}
+		if f < twoTo63 && int64(f) == i {
+			return f, floatFits
+		}
+		var buf [24]byte
+		return f, shortestFit(f, bits, strconv.AppendInt(buf[:0], i, 10))
 	case unsignedNumber:
-		f = float64(u)
-		return f, f < 2*twoTo63 && uint64(f) == u
+		if bits == 32 {
+			f = float64(float32(u))
+		} else {
+			f = float64(u)
+		}
+		if f < 2*twoTo63 && uint64(f) == u {
+			return f, floatFits
+		}
+		var buf [24]byte
+		return f, shortestFit(f, bits, strconv.AppendUint(buf[:0], u, 10))
 	}
-	return f, true
+	return f, floatFits
+}
+
+// shortestFit reports whether dec, an integer's decimal digits, is the
+// shortest decimal form of f, a float of bits bits nearest to it.
+func shortestFit(f float64, bits int, dec []byte) floatFit {
+	var buf [32]byte
+	if string(strconv.AppendFloat(buf[:0], f, 'f', -1, bits)) == string(dec) {
+		return floatFits
+	}
+	return floatInexact
 }
 
 func decodeInt(src any, dst reflect.Value, _ int) error {
@@ -318,25 +369,21 @@ func decodeUint(src any, dst reflect.Value, _ int) error {
 	return nil
 }
 
-// decodeFloat takes any float, and an integer only when the destination
-// holds it exactly: a float64 holds every integer up to 2^53, a float32
-// up to 2^24, and larger ones only when they are round enough.
+// decodeFloat takes a number as floatFor says: any float in the type's
+// range, rounded; an integer that the type holds exactly (a float64 every
+// integer up to 2^53, a float32 up to 2^24, larger ones only when round
+// enough), or that is the shortest decimal of a float.
 func decodeFloat(src any, dst reflect.Value, _ int) error {
 	k, i, u, f := number(src)
 	if k == notNumber {
 		return mismatch(src, dst.Type())
 	}
-	f, exact := exactFloat(k, i, u, f)
-	if !exact {
+	f, fit := floatFor(k, i, u, f, dst.Type().Bits())
+	switch fit {
+	case floatInexact:
 		return inexact(src, dst.Type())
-	}
-	if dst.Kind() == reflect.Float32 {
-		if !math.IsInf(f, 0) && dst.OverflowFloat(f) {
-			return outOfRange(src, dst.Type())
-		}
-		if k != floatNumber && float64(float32(f)) != f {
-			return inexact(src, dst.Type())
-		}
+	case floatOutOfRange:
+		return outOfRange(src, dst.Type())
 	}
 	dst.SetFloat(f)
 	return nil

@@ -165,41 +165,35 @@ func uint64Of(src any) (uint64, bool) {
 	return 0, false
 }
 
-// floatSetter's setFunc takes a float that T holds, rounded (a float32
-// rounds a float64), or an integer that T holds exactly.
+// floatSetter's setFunc takes what decodeFloat takes (see floatFor): a
+// float64 in T's range directly, other numbers by floatFor.
 func floatSetter[T float32 | float64]() setFunc {
 	return func(src any, p unsafe.Pointer) bool {
 		f, ok := src.(float64)
-		if !ok || unsafe.Sizeof(T(0)) == 4 && !fitsFloat32(f) {
+		if !ok {
 			return setFloatOf[T](src, p)
 		}
-		*(*T)(p) = T(f)
-		return true
-	}
-}
-
-// fitsFloat32 reports whether f is in float32's range (or infinite).
-func fitsFloat32(f float64) bool {
-	return math.Abs(f) <= math.MaxFloat32 || math.IsInf(f, 0)
-}
-
-// setFloatOf is floatSetter's setFunc for src other than a float64 in
-// T's range.
-func setFloatOf[T float32 | float64](src any, p unsafe.Pointer) bool {
-	k, i, u, f := number(src)
-	f, exact := exactFloat(k, i, u, f)
-	if k == notNumber || !exact {
-		return false
-	}
-	if k == floatNumber && (unsafe.Sizeof(T(0)) == 8 || fitsFloat32(f)) { // a float32
-		*(*T)(p) = T(f)
-		return true
-	}
-	if x := T(f); float64(x) == f { // an integer T holds
+		x := T(f)
+		if unsafe.Sizeof(x) == 4 && math.IsInf(float64(x), 0) && !math.IsInf(f, 0) {
+			return false // out of range
+		}
 		*(*T)(p) = x
 		return true
 	}
-	return false
+}
+
+// setFloatOf is floatSetter's setFunc for src other than a float64.
+func setFloatOf[T float32 | float64](src any, p unsafe.Pointer) bool {
+	k, i, u, f := number(src)
+	if k == notNumber {
+		return false
+	}
+	f, fit := floatFor(k, i, u, f, int(unsafe.Sizeof(T(0)))*8)
+	if fit != floatFits {
+		return false
+	}
+	*(*T)(p) = T(f)
+	return true
 }
 
 // elemsSetter returns the setFunc of the elements of v, a slice or an
@@ -250,20 +244,20 @@ func scalarSliceSetter(t reflect.Type) scalarSliceFunc {
 func setFloat64s(l wamp.List, p unsafe.Pointer) bool {
 	s := make([]float64, len(l))
 	for i, e := range l {
-		f, exact := 0.0, true
+		f, fit := 0.0, floatFits
 		switch x := e.(type) {
 		case float64:
 			f = x
 		case int64:
-			f, exact = exactFloat(signedNumber, x, 0, 0)
+			f, fit = floatFor(signedNumber, x, 0, 0, 64)
 		case uint64:
-			f, exact = exactFloat(unsignedNumber, 0, x, 0)
+			f, fit = floatFor(unsignedNumber, 0, x, 0, 64)
 		case int:
-			f, exact = exactFloat(signedNumber, int64(x), 0, 0)
+			f, fit = floatFor(signedNumber, int64(x), 0, 0, 64)
 		default:
 			return false
 		}
-		if !exact {
+		if fit != floatFits {
 			return false
 		}
 		s[i] = f

@@ -65,8 +65,10 @@
 // encoding.TextUnmarshaler (from a string only, as encoding/json does). An
 // integral float (3.0, as JavaScript sends) fits an int; 1.5 does not; an
 // integer that overflows its type does not; a float parameter takes an
-// integer only when it holds it exactly (up to 2^53 for float64); a
-// string is not a number. Bytes arrive as bytes on msgpack and CBOR and,
+// integer that it holds exactly (up to 2^53 for float64), or that is the
+// shortest decimal of a float (1234567890123456800, as JavaScript writes
+// 1.2345678901234568e18), and no other (not 2^53+1); a string is not a
+// number. Bytes arrive as bytes on msgpack and CBOR and,
 // on JSON, as the WAMP convention's "\x00"+base64 string (a plain base64
 // string is accepted too). A value that does not fit ends the call with
 // wamp.error.invalid_argument and a message naming the argument:

@@ -183,7 +183,9 @@ func TestArguments(t *testing.T) {
 			wantErr: `^argument 0: cannot use u?int(64)? 7 as wampfn\.fuzzEnum$`},
 		{name: "text enum from text", fn: func(e fuzzEnum) int { return int(e) }, args: wamp.List{"high"},
 			check: func(t *testing.T, a wamp.List) { require.EqualValues(t, 2, asInt(t, a[0])) }},
-		// A float holds an integer only exactly.
+		// A float holds an integer exactly, or when the integer is the
+		// float's shortest decimal, as JavaScript and encoding/json
+		// write a float without a fraction.
 		{name: "2^53 as float64", fn: func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }, args: wamp.List{int64(1 << 53)},
 			check: func(t *testing.T, a wamp.List) { require.Equal(t, "9007199254740992", a[0]) }},
 		{name: "2^53+1 as float64", fn: func(f float64) float64 { return f }, args: wamp.List{int64(1<<53 + 1)},
@@ -192,6 +194,17 @@ func TestArguments(t *testing.T) {
 			wantErr: `^argument 0: cannot use uint64 18446744073709551615 as float64: not exactly representable$`},
 		{name: "2^24+1 as float32", fn: func(f float32) float32 { return f }, args: wamp.List{1<<24 + 1},
 			wantErr: `^argument 0: cannot use u?int(64)? 16777217 as float32: not exactly representable$`},
+		{name: "a whole float as JavaScript writes it, as float64", fn: func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+			args:  wamp.List{uint64(1234567890123456800)},
+			check: func(t *testing.T, a wamp.List) { require.Equal(t, "1.2345678901234568e+18", a[0]) }},
+		{name: "a whole float32 as encoding/json writes it", fn: func(f float32) string { return strconv.FormatFloat(float64(f), 'g', -1, 32) },
+			args:  wamp.List{int64(-271063100)},
+			check: func(t *testing.T, a wamp.List) { require.Equal(t, "-2.710631e+08", a[0]) }},
+		{name: "max float32 as encoding/json writes it", fn: func(f float32) bool { return f == math.MaxFloat32 }, args: wamp.List{3.4028235e38},
+			check: func(t *testing.T, a wamp.List) { require.Equal(t, true, a[0]) }},
+		{name: "a whole float in a float slice", fn: func(fs []float64) string { return strconv.FormatFloat(fs[1], 'g', -1, 64) },
+			args:  wamp.List{wamp.List{1.5, uint64(1234567890123456800)}},
+			check: func(t *testing.T, a wamp.List) { require.Equal(t, "1.2345678901234568e+18", a[0]) }},
 		{name: "inexact in a float slice", fn: func(fs []float64) int { return len(fs) }, names: []string{"fs"}, args: wamp.List{wamp.List{1, int64(1<<53 + 1)}},
 			wantErr: `^argument 0 \(fs\) at \[1\]: cannot use u?int(64)? 9007199254740993 as float64: not exactly representable$`},
 		{name: "any", fn: func(v any) string { return fmt.Sprint(v) }, args: wamp.List{"x"},
