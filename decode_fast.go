@@ -18,7 +18,10 @@ import (
 // decoder takes as it is, and reports whether it did. It adds no rule: on
 // false the decoder runs, which converts src or says why it does not fit,
 // on a value that the setFunc may have written in part. On true it has
-// set the whole value, as the decoder would set a zero one.
+// set the whole value, as the decoder would set a zero one, but for the
+// fields of a struct that no key names (json "-", unexported, or two of
+// one name): no decoder writes those, so they are zero in every value
+// that a decoder reuses.
 //
 // Bool, string, integer and float types have one (a string, a bool, a
 // number in range and, into a float, exact), and so have []float64, []int,
