@@ -377,7 +377,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 
-		res := p.invoke(context.Background(), nil, &wamp.Invocation{Request: 1, Details: wamp.Dict{}, Arguments: args, ArgumentsKw: kwargs}, nil)
+		res := p.invoke(context.Background(), nil, &wamp.Invocation{Request: 1, Details: wamp.Dict{}, Arguments: args, ArgumentsKw: kwargs})
 		switch {
 		case bindErr != nil:
 			// Not necessarily the same message: with several bad keys in

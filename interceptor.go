@@ -2,6 +2,7 @@ package wampfn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -10,8 +11,8 @@ import (
 
 // Interceptors: code that runs around every call of a procedure, for
 // logging, metrics, traces, authorization, or control over the errors
-// that leave the process. A chain is built once per registration; the
-// innermost stage is the call itself (see procedure.call).
+// that leave the process. A chain is built once per procedure, with its
+// plan; the innermost stage is the call itself (see procedure.call).
 
 // Invocation is one call as interceptors see it, before its arguments are
 // decoded.
@@ -36,43 +37,30 @@ type InvokeFunc func(ctx context.Context, inv *Invocation) (Result, error)
 
 // An Interceptor wraps the InvokeFunc of the procedures it is given to
 // (see WithInterceptors): it returns a function that does its work around
-// a call of next, or instead of it. It may call next with a changed ctx or
-// Invocation, return without calling next (the function then never runs),
-// or replace next's Result or error. What the outermost interceptor
+// a call of next, or instead of it. It may call next with a changed
+// Invocation, or a ctx derived from its own (which carries the call: a
+// ctx that is not is an error), return without calling next (the function
+// then never runs), or replace next's Result or error. What the outermost interceptor
 // returns goes on the wire: a Result's values are converted as a
 // function's results are, an error is mapped by ErrorURI. A panic in an
 // interceptor is recovered like one in the function: the interceptors
 // outside it see an error wrapping ErrPanic, and the caller gets
 // wamp.error.runtime_error.
 //
-// An Interceptor is called once for each registration (each connection of
-// a Service), and the function it returns once per call, concurrently with
-// other calls.
+// An Interceptor is called once for each procedure it is given to, when
+// the procedure is analysed (by Register, RegisterMethods, Handler or
+// Service.Register): the function it returns serves every call of that
+// procedure, on every connection of a Service, concurrently.
 type Interceptor func(next InvokeFunc) InvokeFunc
 
-// pipeline returns the interceptor chain of p around its innermost stage
-// on c, or nil when p has no interceptors (invoke then calls the innermost
-// stage directly, building no Invocation).
-func (p *procedure) pipeline(c *client.Client) InvokeFunc {
-	if len(p.interceptors) == 0 {
-		return nil
-	}
-	run, _ := p.chain(c)
-	return run
-}
-
-// chain builds the chain on c, the first interceptor outermost; every
+// chain builds p's interceptor chain around the innermost stage, the
+// first interceptor outermost, calling each interceptor once; every
 // interceptor's function recovers its own panics. It returns an error for
-// an interceptor that panics when given its next or returns a nil one
-// (newProcedure calls it once to check that).
-func (p *procedure) chain(c *client.Client) (run InvokeFunc, err error) {
+// an interceptor that panics when given its next or returns a nil one.
+func (p *procedure) chain() (InvokeFunc, error) {
 	name := p.displayName()
-	run = func(ctx context.Context, inv *Invocation) (Result, error) {
-		args, kwargs, err := p.call(ctx, c, callInput{inv.Args, inv.Kwargs, nil, &inv.Details, inv.Progress, nil})
-		return Result{Args: args, Kwargs: kwargs}, err
-	}
+	run := p.innermost
 	for i := len(p.interceptors) - 1; i >= 0; i-- {
-		where := fmt.Sprintf("interceptor %d of %s", i, name)
 		next, err := wrap(p.interceptors[i], run)
 		if err != nil {
 			return nil, fmt.Errorf("interceptor %d: %w", i, err)
@@ -80,9 +68,48 @@ func (p *procedure) chain(c *client.Client) (run InvokeFunc, err error) {
 		if next == nil {
 			return nil, fmt.Errorf("interceptor %d returned a nil InvokeFunc", i)
 		}
-		run = recovering(c, where, next)
+		run = recovering(fmt.Sprintf("interceptor %d of %s", i, name), next)
 	}
 	return run, nil
+}
+
+// innermost is the innermost stage of the chain: the call itself, on the
+// client and the input stream of the call that ctx carries.
+func (p *procedure) innermost(ctx context.Context, inv *Invocation) (Result, error) {
+	cc, ok := ctx.Value(chainCallKey{}).(*chainCall)
+	if !ok {
+		return Result{}, errors.New("wampfn: an interceptor called its next InvokeFunc with a context not derived from its own")
+	}
+	args, kwargs, err := p.call(ctx, cc.c, callInput{args: inv.Args, kwargs: inv.Kwargs, details: &inv.Details, progress: inv.Progress, input: cc.input})
+	return Result{Args: args, Kwargs: kwargs}, err
+}
+
+// A chainCall is one call through the interceptor chain: the context
+// that the chain's functions pass on, carrying what the chain, built once
+// per procedure, does not hold (the call's client and input stream), and
+// the Invocation they see; one allocation for both.
+type chainCall struct {
+	context.Context // the invocation's
+	c               *client.Client
+	input           *inputCall
+	inv             Invocation
+}
+
+type chainCallKey struct{}
+
+func (cc *chainCall) Value(key any) any {
+	if key == (chainCallKey{}) {
+		return cc
+	}
+	return cc.Context.Value(key)
+}
+
+// clientOf returns the client of the call that ctx carries, or nil.
+func clientOf(ctx context.Context) *client.Client {
+	if cc, ok := ctx.Value(chainCallKey{}).(*chainCall); ok {
+		return cc.c
+	}
+	return nil
 }
 
 // wrap calls ic with next, returning a panic as an error.
@@ -95,13 +122,13 @@ func wrap(ic Interceptor, next InvokeFunc) (f InvokeFunc, err error) {
 	return ic(next), nil
 }
 
-// recovering returns f with its panics recovered, logged, and returned as
-// an error wrapping ErrPanic.
-func recovering(c *client.Client, where string, f InvokeFunc) InvokeFunc {
+// recovering returns f with its panics recovered, logged to the call's
+// client's logger, and returned as an error wrapping ErrPanic.
+func recovering(where string, f InvokeFunc) InvokeFunc {
 	return func(ctx context.Context, inv *Invocation) (res Result, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				res, err = Result{}, recovered(c, where, r)
+				res, err = Result{}, recovered(clientOf(ctx), where, r)
 			}
 		}()
 		return f(ctx, inv)

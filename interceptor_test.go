@@ -471,3 +471,136 @@ func TestErrorURI(t *testing.T) {
 	}
 	require.ErrorIs(t, &panicError{}, ErrPanic)
 }
+
+// twoMethods has two methods for RegisterMethods.
+type twoMethods struct{}
+
+func (twoMethods) One() int { return 1 }
+func (twoMethods) Two() int { return 2 }
+
+// An Interceptor is called once for each procedure, when the procedure is
+// analysed: not once more to check the chain, and not again for another
+// connection of a Service, whose calls, progressive results included, go
+// out on the connection they came in on.
+func TestInterceptorCalledOncePerProcedure(t *testing.T) {
+	var built sync.Map // procedure -> *int, the times the interceptor was called for it
+	counting := func(procedure string) Interceptor {
+		return func(next InvokeFunc) InvokeFunc {
+			n, _ := built.LoadOrStore(procedure, new(int))
+			*n.(*int)++
+			return next
+		}
+	}
+	builds := func(procedure string) int {
+		n, ok := built.Load(procedure)
+		if !ok {
+			return 0
+		}
+		return *n.(*int)
+	}
+	// progressCall calls longop(3) on c asking for progress, and returns
+	// the progressive results and the result.
+	progressCall := func(t *testing.T, c *client.Client, procedure string) ([]int64, int64) {
+		var progress wamp.List // appended to on the client's goroutine, read once Call has returned
+		res, err := c.Call(t.Context(), procedure, wamp.Dict{wamp.OptReceiveProgress: true}, wamp.List{3}, nil,
+			func(r *wamp.Result) { progress = append(progress, r.Arguments...) })
+		require.NoError(t, err)
+		ints := make([]int64, len(progress))
+		for i, p := range progress {
+			ints[i] = asInt(t, p)
+		}
+		return ints, asInt(t, res.Arguments[0])
+	}
+
+	t.Run("Register, Handler, RegisterMethods", func(t *testing.T) {
+		tr := newTestRouter(t, 0)
+		callee := tr.connect(t, "inproc")
+		caller := tr.connect(t, "json")
+		require.NoError(t, Register(callee, "test.ic.once", longop, WithInterceptors(counting("register"))))
+		require.Equal(t, 1, builds("register"))
+		h, err := Handler(callee, longop, WithInterceptors(counting("handler")))
+		require.NoError(t, err)
+		require.Equal(t, 1, builds("handler"))
+		require.NoError(t, callee.Register("test.ic.once.handler", h, nil))
+		require.NoError(t, RegisterMethods(callee, "test.ic.once.", twoMethods{}, WithInterceptors(counting("methods"))))
+		require.Equal(t, 2, builds("methods"), "once for each method")
+		for range 3 {
+			progress, n := progressCall(t, caller, "test.ic.once")
+			require.Equal(t, []int64{0, 1, 2}, progress)
+			require.EqualValues(t, 3, n)
+			progress, n = progressCall(t, caller, "test.ic.once.handler")
+			require.Equal(t, []int64{0, 1, 2}, progress)
+			require.EqualValues(t, 3, n)
+		}
+		require.Equal(t, 1, builds("register"), "calls do not call the interceptor")
+		require.Equal(t, 1, builds("handler"))
+	})
+
+	t.Run("a Service across connections", func(t *testing.T) {
+		noLeaks(t)
+		r1 := startWSRouter(t, "127.0.0.1:0", 0)
+		s := NewService(wsDial(r1.url()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(func(error) {}))
+		require.NoError(t, s.Register("test.ic.svc", longop, WithInterceptors(counting("service"))))
+		require.Equal(t, 1, builds("service"), "at Service.Register")
+		runService(t, s)
+		c1 := r1.caller(t)
+		callUntil(t, c1, "test.ic.svc", wamp.List{0}, 10*time.Second)
+		progress, n := progressCall(t, c1, "test.ic.svc")
+		require.Equal(t, []int64{0, 1, 2}, progress)
+		require.EqualValues(t, 3, n)
+
+		r1.stop()
+		r2 := startWSRouter(t, r1.addr, 0)
+		c2 := r2.caller(t)
+		callUntil(t, c2, "test.ic.svc", wamp.List{0}, 10*time.Second)
+		progress, n = progressCall(t, c2, "test.ic.svc")
+		require.Equal(t, []int64{0, 1, 2}, progress, "progress goes out on the new connection")
+		require.EqualValues(t, 3, n)
+		require.Equal(t, 1, builds("service"), "the chain is the procedure's, for every connection")
+	})
+}
+
+// The ctx an interceptor passes to next carries the call to the
+// innermost stage: a ctx derived from its own works, progress included;
+// another is an error the caller is told about.
+func TestInterceptorContext(t *testing.T) {
+	type key struct{}
+	tr := newTestRouter(t, 0)
+	callee := tr.connect(t, "inproc")
+	caller := tr.connect(t, "json")
+	derived := func(next InvokeFunc) InvokeFunc {
+		return func(ctx context.Context, inv *Invocation) (Result, error) {
+			ctx, cancel := context.WithCancel(context.WithValue(ctx, key{}, "v"))
+			defer cancel()
+			return next(ctx, inv)
+		}
+	}
+	var sawValue sync.Map
+	require.NoError(t, Register(callee, "test.ic.ctx.derived", func(ctx context.Context, n int, sink ProgressSink[int]) (int, error) {
+		sawValue.Store("v", ctx.Value(key{}))
+		return longop(ctx, n, sink)
+	}, WithInterceptors(derived)))
+	var progress wamp.List
+	res, err := caller.Call(t.Context(), "test.ic.ctx.derived", wamp.Dict{wamp.OptReceiveProgress: true}, wamp.List{2}, nil,
+		func(r *wamp.Result) { progress = append(progress, r.Arguments...) })
+	require.NoError(t, err)
+	require.Len(t, progress, 2)
+	require.EqualValues(t, 0, asInt(t, progress[0]))
+	require.EqualValues(t, 1, asInt(t, progress[1]))
+	require.EqualValues(t, 2, asInt(t, res.Arguments[0]))
+	v, _ := sawValue.Load("v")
+	require.Equal(t, "v", v, "the function gets the interceptor's ctx")
+
+	ran := make(chan struct{}, 1)
+	unrelated := func(next InvokeFunc) InvokeFunc {
+		return func(ctx context.Context, inv *Invocation) (Result, error) {
+			return next(context.Background(), inv)
+		}
+	}
+	require.NoError(t, Register(callee, "test.ic.ctx.unrelated", func() { ran <- struct{}{} }, WithInterceptors(unrelated)))
+	_, err = caller.Call(t.Context(), "test.ic.ctx.unrelated", nil, nil, nil, nil)
+	werr := callErr(t, err)
+	require.Equal(t, ErrRuntimeError, werr.Error)
+	require.Equal(t, wamp.List{"wampfn: an interceptor called its next InvokeFunc with a context not derived from its own"}, werr.Arguments)
+	require.Empty(t, ran, "the function never ran")
+}

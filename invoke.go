@@ -62,14 +62,12 @@ func (r Result) encode() (wamp.List, wamp.Dict, error) {
 
 // handler returns the nexus invocation handler that serves p through c.
 // calls, when not nil, tracks each call for a Service's graceful
-// shutdown. The interceptor chain, if p has interceptors, is built here,
-// once for the registration.
+// shutdown.
 func (p *procedure) handler(c *client.Client, calls *callTracker) client.InvocationHandler {
-	run := p.pipeline(c)
 	if p.input != nil {
 		ss := &streams{}
 		return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
-			return p.invokeStream(ctx, c, inv, run, calls, ss)
+			return p.invokeStream(ctx, c, inv, calls, ss)
 		}
 	}
 	var refused refusals
@@ -83,7 +81,7 @@ func (p *procedure) handler(c *client.Client, calls *callTracker) client.Invocat
 			defer calls.returned(ctx, call)
 			ctx = callCtx
 		}
-		return p.invoke(ctx, c, inv, run)
+		return p.invoke(ctx, c, inv)
 	}
 }
 
@@ -156,32 +154,28 @@ func growStack(i int) byte {
 
 // invoke serves one invocation of a procedure without an input stream
 // (handler refuses a progressive call invocation before).
-func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc) client.InvokeResult {
+func (p *procedure) invoke(ctx context.Context, c *client.Client, inv *wamp.Invocation) client.InvokeResult {
 	wanted, _ := inv.Details[wamp.OptReceiveProgress].(bool)
-	return p.respond(ctx, c, inv, run, callInput{inv.Arguments, inv.ArgumentsKw, inv, nil, wanted, nil})
+	return p.respond(ctx, c, inv, callInput{args: inv.Arguments, kwargs: inv.ArgumentsKw, inv: inv, progress: wanted})
 }
 
-// respond runs a call and returns its answer. Without interceptors (run
+// respond runs a call and returns its answer. Without interceptors (p.run
 // is nil) it calls the innermost stage directly; with them, it builds the
-// Invocation they see and runs the chain. Either way the outcome is
-// mapped to the wire by errorResult, the one mapping.
-func (p *procedure) respond(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc, in callInput) client.InvokeResult {
+// Invocation they see, and the context that carries the call to the
+// innermost stage, and runs the chain. Either way the outcome is mapped
+// to the wire by errorResult, the one mapping.
+func (p *procedure) respond(ctx context.Context, c *client.Client, inv *wamp.Invocation, in callInput) client.InvokeResult {
 	var args wamp.List
 	var kwargs wamp.Dict
 	var err error
-	if run == nil {
+	if p.run == nil {
 		args, kwargs, err = p.call(ctx, c, in)
 	} else {
-		iv := &Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: in.progress}
-		iv.Procedure = iv.Details.Procedure
-		runCtx := ctx
-		if in.input != nil {
-			// The innermost stage finds the input stream here: an
-			// interceptor may pass on an Invocation of its own.
-			runCtx = context.WithValue(ctx, inputKey{}, in.input)
-		}
+		cc := &chainCall{Context: ctx, c: c, input: in.input}
+		cc.inv = Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: in.progress}
+		cc.inv.Procedure = cc.inv.Details.Procedure
 		var res Result
-		if res, err = run(runCtx, iv); err == nil {
+		if res, err = p.run(cc, &cc.inv); err == nil {
 			// An interceptor may have replaced the result with Go values.
 			if args, kwargs, err = res.encode(); err != nil {
 				err = encodeFailure("result", err)
@@ -201,10 +195,6 @@ func (p *procedure) respond(ctx context.Context, c *client.Client, inv *wamp.Inv
 	}
 	return client.InvokeResult{Args: args, Kwargs: kwargs}
 }
-
-// inputKey is the context key of a call's *inputCall, for the innermost
-// stage under interceptors.
-type inputKey struct{}
 
 // callInput is what the innermost stage takes of an invocation: from the
 // nexus INVOCATION directly (inv), or from the Invocation the interceptors
@@ -251,9 +241,6 @@ func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (a
 	if p.input != nil {
 		// The positional arguments are the input stream's first value.
 		in.args = nil
-		if in.input == nil {
-			in.input, _ = ctx.Value(inputKey{}).(*inputCall)
-		}
 	}
 	if err := p.bindArgs(in.args, in.kwargs, params); err != nil {
 		return nil, nil, err

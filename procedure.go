@@ -70,7 +70,8 @@ type procedure struct {
 	iterLimit    int    // WithIteratorLimit
 	method       string // "method LongOp of *main.Svc" for RegisterMethods; "" else
 	interceptors []Interceptor
-	limit        *limiter // WithConcurrency's; nil without it
+	run          InvokeFunc // the interceptor chain; nil without interceptors
+	limit        *limiter   // WithConcurrency's; nil without it
 }
 
 // newProcedure analyses fn for serving as procedure.
@@ -283,8 +284,11 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 			return nil, invalid("interceptor %d is nil", i)
 		}
 	}
-	if _, err := p.chain(nil); err != nil {
-		return nil, invalid("%w", err)
+	if len(p.interceptors) > 0 {
+		var err error
+		if p.run, err = p.chain(); err != nil {
+			return nil, invalid("%w", err)
+		}
 	}
 	return p, nil
 }

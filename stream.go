@@ -259,14 +259,14 @@ type streams struct {
 // can block a nexus caller's client for good. So a function that returns
 // early, or a chunk that fails the call, makes the rest of the stream's
 // values be dropped until the final chunk takes the answer.
-func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, run InvokeFunc, calls *callTracker, ss *streams) client.InvokeResult {
+func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, calls *callTracker, ss *streams) client.InvokeResult {
 	progress, _ := inv.Details[wamp.OptProgress].(bool)
 	final := !progress
 	ss.mu.Lock()
 	sc := ss.calls[inv.Request]
 	ss.mu.Unlock()
 	if sc == nil {
-		sc = p.startStream(ctx, c, inv, final, run, calls, ss)
+		sc = p.startStream(ctx, c, inv, final, calls, ss)
 	} else if sc.in.chunk(final); sc.failure == nil {
 		select {
 		case <-sc.returned:
@@ -298,7 +298,7 @@ func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wam
 // last: it takes the chunk's value and starts the function, which binds
 // its other arguments from the chunk's keyword arguments. A first chunk
 // that fails the call starts no function.
-func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, final bool, run InvokeFunc, calls *callTracker, ss *streams) *inputStreamCall {
+func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, final bool, calls *callTracker, ss *streams) *inputStreamCall {
 	sc := &inputStreamCall{returned: make(chan struct{})}
 	sc.in = &inputCall{
 		values: make(chan any, p.inputBuffer),
@@ -346,7 +346,7 @@ func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp
 			}
 		}()
 		growStack(0)
-		res = p.respond(callCtx, c, inv, run, callInput{nil, inv.ArgumentsKw, inv, nil, wanted, sc.in})
+		res = p.respond(callCtx, c, inv, callInput{kwargs: inv.ArgumentsKw, inv: inv, progress: wanted, input: sc.in})
 	}()
 	return sc
 }
