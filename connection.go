@@ -120,8 +120,9 @@ func isSendOnClosed(r any) bool {
 	return ok && e.Error() == "send on closed channel"
 }
 
-// errStopped is returned by conn.call when its stop channel is closed.
-var errStopped = errors.New("wampfn: service stopping")
+// errStopped is returned by conn.call when its stop channel is closed;
+// always wrapped, like ErrServiceStopped.
+var errStopped = errors.New("service stopping")
 
 // isConnTrouble tells a registration that failed because of the
 // connection from one that the router refused (with an ERROR, for which

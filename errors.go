@@ -20,6 +20,11 @@ const (
 	ErrRuntimeError = wamp.URI("wamp.error.runtime_error")
 )
 
+// The package's sentinel errors. Every message an error of this package
+// carries starts with "wampfn:" once: a sentinel that a function returns
+// as it is starts with it, and so does one that leads a message that wraps
+// it (ErrSignature); one that is only ever wrapped after the message's
+// start ("wampfn: register com.x: service stopped") has none of its own.
 var (
 	// ErrInvocationDone is returned by ProgressSink.Send after the function
 	// has returned: the invocation is answered and nothing more may be sent
@@ -32,7 +37,7 @@ var (
 
 	// ErrServiceStopped is wrapped by the error Service.Register and
 	// Service.Unregister return once the Service's shutdown has begun.
-	ErrServiceStopped = errors.New("wampfn: service stopped")
+	ErrServiceStopped = errors.New("service stopped")
 
 	// ErrConnectionLost is wrapped by the error a Service reports (see
 	// WithErrorHandler) when its session to the router ended without the
