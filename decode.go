@@ -71,7 +71,7 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		return decodeString, nil
 	case reflect.Interface:
 		if t.NumMethod() != 0 {
-			return nil, &unsupportedTypeError{t, fmt.Sprintf("interface %s has methods; only an empty interface can hold a WAMP value", t)}
+			return nil, &unsupportedTypeError{fmt.Sprintf("interface %s has methods; only an empty interface can hold a WAMP value", t)}
 		}
 		return decodeAny, nil
 	case reflect.Pointer:
@@ -97,7 +97,7 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 		return arrayDecoder(t, elem), nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
-			return nil, &unsupportedTypeError{t, fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
+			return nil, &unsupportedTypeError{fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
 		}
 		elem, err := b.plan(t.Elem())
 		if err != nil {
@@ -107,7 +107,7 @@ func makeKindDecodeFunc(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 	case reflect.Struct:
 		return structDecoder(t, b)
 	}
-	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be decoded from a WAMP value", t)}
+	return nil, &unsupportedTypeError{fmt.Sprintf("%s cannot be decoded from a WAMP value", t)}
 }
 
 // mismatch returns the ArgumentError for a value that does not fit t.
@@ -725,7 +725,7 @@ func structDecoder(t reflect.Type, b *decodeBuild) (decodeFunc, error) {
 			dec = &decoder{typ: f.typ, fn: quotedDecoder(f.typ)}
 		} else if dec, err = b.plan(f.typ); err != nil {
 			if ue, ok := err.(*unsupportedTypeError); ok {
-				return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
+				return nil, &unsupportedTypeError{fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
 			}
 			return nil, err
 		}

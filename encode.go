@@ -248,7 +248,7 @@ func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, e
 		return encodeInterface, nil
 	case reflect.Interface:
 		if !canEncodeInterface(t) {
-			return nil, &unsupportedTypeError{t, fmt.Sprintf("interface %s has methods that wampfn cannot send a value by; use any, error, or a concrete type", t)}
+			return nil, &unsupportedTypeError{fmt.Sprintf("interface %s has methods that wampfn cannot send a value by; use any, error, or a concrete type", t)}
 		}
 		return func(v reflect.Value, depth int) (any, error) {
 			if v.IsNil() {
@@ -309,7 +309,7 @@ func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, e
 		}, nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
-			return nil, &unsupportedTypeError{t, fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
+			return nil, &unsupportedTypeError{fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
 		}
 		elem, err := b.plan(t.Elem())
 		if err != nil {
@@ -335,7 +335,7 @@ func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, e
 	case reflect.Struct:
 		return structEncoder(t, b)
 	}
-	return nil, &unsupportedTypeError{t, fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
+	return nil, &unsupportedTypeError{fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
 }
 
 // A getFunc is the fast path of an encoder, as a setFunc is a decoder's:
@@ -500,7 +500,7 @@ func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error)
 		if !f.quoted {
 			if fe.enc, err = b.plan(f.typ); err != nil {
 				if ue, ok := err.(*unsupportedTypeError); ok {
-					return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
+					return nil, &unsupportedTypeError{fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
 				}
 				return nil, err
 			}

@@ -87,11 +87,8 @@ func (b *planBuild[F]) plan(t reflect.Type) (*plan[F], error) {
 	return p, nil
 }
 
-// unsupportedTypeError says why a type cannot be converted.
-type unsupportedTypeError struct {
-	typ reflect.Type
-	why string
-}
+// unsupportedTypeError says why a type cannot be converted, naming it.
+type unsupportedTypeError struct{ why string }
 
 func (e *unsupportedTypeError) Error() string { return e.why }
 
@@ -170,7 +167,7 @@ func structFields(t reflect.Type) ([]structField, error) {
 					if hasOption(opts, "string") {
 						if ft.Implements(textMarshalerType) || reflect.PointerTo(ft).Implements(textUnmarshalerType) ||
 							ft.Implements(errorType) || reflect.PointerTo(ft).Implements(errorType) {
-							return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: the json option \",string\" does not apply to %s, which has its own text form", sf.Name, t, sf.Type)}
+							return nil, &unsupportedTypeError{fmt.Sprintf("field %s of %s: the json option \",string\" does not apply to %s, which has its own text form", sf.Name, t, sf.Type)}
 						}
 						switch ft.Kind() {
 						case reflect.Bool,
@@ -179,7 +176,7 @@ func structFields(t reflect.Type) ([]structField, error) {
 							reflect.Float32, reflect.Float64, reflect.String:
 							f.quoted = true
 						default:
-							return nil, &unsupportedTypeError{t, fmt.Sprintf("field %s of %s: the json option \",string\" applies only to bool, number and string fields, not %s", sf.Name, t, sf.Type)}
+							return nil, &unsupportedTypeError{fmt.Sprintf("field %s of %s: the json option \",string\" applies only to bool, number and string fields, not %s", sf.Name, t, sf.Type)}
 						}
 					}
 					fields = append(fields, f)
