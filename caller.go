@@ -242,14 +242,14 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 	for i := range t.NumIn() {
 		pt := t.In(i)
 		variadic := t.IsVariadic() && i == t.NumIn()-1
+		elem, kind, isSeq := seqType(pt)
 		switch {
 		case pt == contextType:
 			if i != 0 {
 				return nil, fail("parameter %d (context.Context): the context must be the first parameter", i)
 			}
 			b.hasCtx = true
-		case isSeqType(pt):
-			elem, kind, _ := seqType(pt)
+		case isSeq:
 			if kind != iterSeq {
 				return nil, fail("parameter %d (%s): an input stream parameter must be an iter.Seq[T]", i, pt)
 			}

@@ -18,12 +18,6 @@ import (
 // (an iter.Seq[T] parameter: progressive call invocations), or returns its
 // results as one (an iter.Seq2[T, error] result: progressive results).
 
-// isSeqType reports whether t is an iter.Seq or iter.Seq2.
-func isSeqType(t reflect.Type) bool {
-	_, _, ok := seqType(t)
-	return ok
-}
-
 // streamError is an error of the bound func's own making while it sent
 // its input stream (an element that cannot be sent): it is the call's
 // outcome, not the CANCEL that it made nexus send.
