@@ -151,27 +151,40 @@ func (e *Error) Unwrap() error { return e.cause }
 // call is cancelled (INTERRUPT, a forwarded timeout, a Service's
 // shutdown): it wraps the context's error, and the caller gets
 // wamp.error.canceled from nexus whatever the function returns.
-func ErrorURI(err error) wamp.URI {
+func ErrorURI(err error) wamp.URI { return errorOutcomeOf(err).uri }
+
+// An errorOutcome is how an error goes on the wire: its URI, and what decided
+// it, which also says what the ERROR carries.
+type errorOutcome struct {
+	uri      wamp.URI
+	werr     *Error         // the *Error with a URI that the error wraps: its Args and Kwargs
+	aerr     *ArgumentError // else the *ArgumentError it wraps: its text
+	panicked bool           // else it wraps ErrPanic: a fixed text
+}
+
+// errorOutcomeOf is the one mapping from Go errors to the wire, as ErrorURI
+// documents it.
+func errorOutcomeOf(err error) errorOutcome {
 	if err == nil {
-		return ""
+		return errorOutcome{}
 	}
 	var werr *Error
 	if errors.As(err, &werr) && werr.URI != "" {
-		return werr.URI
+		return errorOutcome{uri: werr.URI, werr: werr}
 	}
 	var aerr *ArgumentError
 	var cerr callCanceledError
 	switch {
 	case errors.As(err, &aerr):
-		return wamp.ErrInvalidArgument
+		return errorOutcome{uri: wamp.ErrInvalidArgument, aerr: aerr}
 	case errors.Is(err, ErrPanic):
-		return ErrRuntimeError
+		return errorOutcome{uri: ErrRuntimeError, panicked: true}
 	case errors.As(err, &cerr), errors.Is(err, context.Canceled):
-		return wamp.ErrCanceled
+		return errorOutcome{uri: wamp.ErrCanceled}
 	case errors.Is(err, context.DeadlineExceeded):
-		return wamp.ErrTimeout
+		return errorOutcome{uri: wamp.ErrTimeout}
 	}
-	return ErrRuntimeError
+	return errorOutcome{uri: ErrRuntimeError}
 }
 
 // errorResult maps err to the ERROR that ends the call: ErrorURI's URI,
@@ -179,18 +192,17 @@ func ErrorURI(err error) wamp.URI {
 // message for a panic (its value and stack go to the log only), or
 // err.Error(). name is the procedure's, for the panic's message.
 func errorResult(err error, name string) client.InvokeResult {
-	res := client.InvokeResult{Err: ErrorURI(err)}
-	var werr *Error
-	var aerr *ArgumentError
+	o := errorOutcomeOf(err)
+	res := client.InvokeResult{Err: o.uri}
 	switch {
-	case errors.As(err, &werr) && werr.URI != "":
+	case o.werr != nil:
 		var eerr error
-		if res.Args, res.Kwargs, eerr = (Result{werr.Args, werr.Kwargs}).encode(); eerr != nil {
+		if res.Args, res.Kwargs, eerr = (Result{o.werr.Args, o.werr.Kwargs}).encode(); eerr != nil {
 			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("error arguments", eerr)}}
 		}
-	case errors.As(err, &aerr):
-		res.Args = wamp.List{aerr.Error()}
-	case errors.Is(err, ErrPanic):
+	case o.aerr != nil:
+		res.Args = wamp.List{o.aerr.Error()}
+	case o.panicked:
 		res.Args = wamp.List{name + " failed: the callee recovered from a panic and logged it"}
 	default:
 		res.Args = wamp.List{err.Error()}
@@ -252,8 +264,7 @@ func HideInternalErrors() Interceptor {
 			// An *Error with a URI (even wamp.error.runtime_error, the
 			// function's own) goes out as it is, and so does every error
 			// that ErrorURI maps to another URI than runtime_error.
-			var werr *Error
-			if errors.As(err, &werr) && werr.URI != "" || ErrorURI(err) != ErrRuntimeError {
+			if o := errorOutcomeOf(err); o.werr != nil || o.uri != ErrRuntimeError {
 				return res, err
 			}
 			return Result{}, &Error{URI: ErrRuntimeError, Args: wamp.List{inv.Procedure + " failed: internal error"}, cause: err}

@@ -468,6 +468,9 @@ func TestErrorURI(t *testing.T) {
 		{&Error{URI: ErrRuntimeError, cause: &ArgumentError{}}, ErrRuntimeError},
 	} {
 		require.Equal(t, tc.want, ErrorURI(tc.err), "%v", tc.err)
+		if tc.err != nil {
+			require.Equal(t, tc.want, errorResult(tc.err, "p").Err, "the wire agrees with ErrorURI: %v", tc.err)
+		}
 	}
 	require.ErrorIs(t, &panicError{}, ErrPanic)
 }
