@@ -246,7 +246,7 @@ func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (a
 		return nil, nil, err
 	}
 	if p.sink != nil {
-		st = &sinkState{c: c, ctx: ctx, wanted: in.progress, encode: p.sinkEncode}
+		st = newSinkState(ctx, c, in.progress, p.sinkEncode)
 	}
 	for i, k := range p.kinds {
 		switch k {

@@ -58,7 +58,7 @@ func seqType(t reflect.Type) (elem reflect.Type, kind iterKind, ok bool) {
 func (p *procedure) iterate(ctx context.Context, c *client.Client, seq reflect.Value, wanted bool) (wamp.List, error) {
 	var st *sinkState
 	if wanted {
-		st = &sinkState{c: c, ctx: ctx, wanted: true, encode: p.iterEncode}
+		st = newSinkState(ctx, c, true, p.iterEncode)
 		defer st.finish()
 	}
 	var list wamp.List

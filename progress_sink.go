@@ -82,9 +82,10 @@ func NewProgressSink[T any](send func(T) error) ProgressSink[T] {
 		}
 	}
 	return ProgressSink[T]{st: &sinkState{
+		ctx:    context.Background(), // never done: no invocation ends
 		wanted: true,
 		encode: encode,
-		test: func(v any) error {
+		post: func(_ *sinkState, v any, _ wamp.List, _ wamp.Dict) error {
 			if send == nil {
 				return nil
 			}
@@ -129,7 +130,9 @@ type sinkState struct {
 	ctx    context.Context // the invocation's: SendProgress finds the call through it
 	wanted bool
 	encode func(v any) (wamp.List, wamp.Dict, error)
-	test   func(v any) error // set by NewProgressSink
+	// post delivers a value that encode converted: postProgress, or
+	// NewProgressSink's function.
+	post func(st *sinkState, v any, args wamp.List, kwargs wamp.Dict) error
 
 	// done is set, under mu held for writing, when the function has
 	// returned. Sends hold mu for reading, so the final YIELD waits for
@@ -151,27 +154,31 @@ func (st *sinkState) check() error {
 	}
 }
 
+// newSinkState returns the progress channel of an invocation on c.
+func newSinkState(ctx context.Context, c *client.Client, wanted bool, encode func(any) (wamp.List, wamp.Dict, error)) *sinkState {
+	return &sinkState{c: c, ctx: ctx, wanted: wanted, encode: encode, post: postProgress}
+}
+
 func (st *sinkState) send(v any) error {
-	if st.test == nil {
-		if err := st.check(); err != nil {
-			return err
-		}
+	if err := st.check(); err != nil {
+		return err
 	}
 	args, kwargs, err := st.convert(v)
 	if err != nil {
 		return err
 	}
-	if st.test != nil {
-		return st.test(v)
-	}
 	st.mu.RLock()
+	defer st.mu.RUnlock()
 	if st.done.Load() {
-		st.mu.RUnlock()
 		return ErrInvocationDone
 	}
-	err = sendProgress(st.ctx, st.c, args, kwargs)
-	st.mu.RUnlock()
-	if err != nil {
+	return st.post(st, v, args, kwargs)
+}
+
+// postProgress sends args and kwargs to the caller as a progressive
+// result of st's invocation.
+func postProgress(st *sinkState, _ any, args wamp.List, kwargs wamp.Dict) error {
+	if err := sendProgress(st.ctx, st.c, args, kwargs); err != nil {
 		if ctxErr := st.ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
