@@ -38,14 +38,14 @@ type InvokeFunc func(ctx context.Context, inv *Invocation) (Result, error)
 // An Interceptor wraps the InvokeFunc of the procedures it is given to
 // (see WithInterceptors): it returns a function that does its work around
 // a call of next, or instead of it. It may call next with a changed
-// Invocation, or a ctx derived from its own (which carries the call: a
-// ctx that is not is an error), return without calling next (the function
-// then never runs), or replace next's Result or error. What the outermost interceptor
-// returns goes on the wire: a Result's values are converted as a
-// function's results are, an error is mapped by ErrorURI. A panic in an
-// interceptor is recovered like one in the function: the interceptors
-// outside it see an error wrapping ErrPanic, and the caller gets
-// wamp.error.runtime_error.
+// Invocation, or with a ctx derived from its own (which carries the call:
+// another ctx ends the call with an error), return without calling next
+// (the function then never runs), or replace next's Result or error. What
+// the outermost interceptor returns goes on the wire: a Result's values
+// are converted as a function's results are, an error is mapped by
+// ErrorURI. A panic in an interceptor is recovered like one in the
+// function: the interceptors outside it see an error wrapping ErrPanic,
+// and the caller gets wamp.error.runtime_error.
 //
 // An Interceptor is called once for each procedure it is given to, when
 // the procedure is analysed (by Register, RegisterMethods, Handler or
