@@ -21,48 +21,6 @@ import (
 // (but for what the wire cannot carry: a time's monotonic reading and
 // location name, for example).
 
-// A CallOption configures Bind and BindAll.
-type CallOption interface{ applyCall(*callConfig) }
-
-type callConfig struct {
-	timeout    time.Duration
-	discloseMe bool
-	options    wamp.Dict
-}
-
-type callOptionFunc func(*callConfig)
-
-func (f callOptionFunc) applyCall(c *callConfig) { f(c) }
-
-// WithCallTimeout sets CALL.Options.timeout: the router (or, with
-// forward_timeout, the callee) ends a call that takes longer, and the
-// bound func returns an error wrapping context.DeadlineExceeded. The
-// deadline of the call's context sets the timeout too; the sooner wins.
-// Repeating the option replaces d; 0 or less means none.
-func WithCallTimeout(d time.Duration) CallOption {
-	return callOptionFunc(func(c *callConfig) { c.timeout = d })
-}
-
-// WithDiscloseMe sets CALL.Options.disclose_me, asking the router to
-// disclose the caller's session ID and authentication to the callee (a
-// nexus router refuses the call unless the realm allows it).
-func WithDiscloseMe() CallOption {
-	return callOptionFunc(func(c *callConfig) { c.discloseMe = true })
-}
-
-// WithCallOptions adds other options to every CALL message; timeout and
-// disclose_me are better set with WithCallTimeout and WithDiscloseMe.
-// Repeating the option merges the dictionaries; later keys win.
-func WithCallOptions(opts wamp.Dict) CallOption {
-	opts = maps.Clone(opts)
-	return callOptionFunc(func(c *callConfig) {
-		if c.options == nil {
-			c.options = wamp.Dict{}
-		}
-		maps.Copy(c.options, opts)
-	})
-}
-
 // Bind sets the func that fnPtr points to to one that calls procedure on
 // c, built once, here:
 //
