@@ -1,5 +1,12 @@
 package wampfn
 
+// Calling: typed callers, a Go func, built once with reflect.MakeFunc, that
+// calls a procedure. Arguments go out through the encoders that send a
+// callee's results, and results come back through the decoders that take a
+// callee's arguments, so a value makes the round trip Go -> WAMP -> Go
+// unchanged (but for what the wire cannot carry: a time's monotonic
+// reading and location name, for example).
+
 import (
 	"context"
 	"errors"
@@ -13,13 +20,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Typed callers: a Go func, built once with reflect.MakeFunc, that calls a
-// procedure. Arguments go out through the encoders that send a callee's
-// results, and results come back through the decoders that take a callee's
-// arguments, so a value makes the round trip Go -> WAMP -> Go unchanged
-// (but for what the wire cannot carry: a time's monotonic reading and
-// location name, for example).
 
 // Bind sets the func that fnPtr points to to one that calls procedure on
 // c, built once, here:

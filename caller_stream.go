@@ -1,5 +1,10 @@
 package wampfn
 
+// Calling: streaming typed callers, a bound func that sends its input as a
+// stream (an iter.Seq[T] parameter: progressive call invocations), or
+// returns its results as one (an iter.Seq2[T, error] result: progressive
+// results).
+
 import (
 	"context"
 	"errors"
@@ -13,10 +18,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Streaming typed callers: a bound func that sends its input as a stream
-// (an iter.Seq[T] parameter: progressive call invocations), or returns its
-// results as one (an iter.Seq2[T, error] result: progressive results).
 
 // streamError is an error of the bound func's own making while it sent
 // its input stream (an element that cannot be sent): it is the call's

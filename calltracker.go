@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 2), for a Service: the calls in flight, which a
+// graceful shutdown waits for and cancels.
+
 import (
 	"context"
 	"sync"

@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 4, the innermost stage's first step): the
+// concurrency slot of WithConcurrency.
+
 import (
 	"container/list"
 	"context"

@@ -1,5 +1,8 @@
 package wampfn
 
+// Services: one connection of a Service, the state of the procedures on
+// it, and a bound on every nexus call the Service makes on it.
+
 import (
 	"errors"
 	"fmt"
@@ -12,9 +15,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// A Service's connection: the client, the state of the procedures on
-// it, and a bound on every nexus call the Service makes on it.
 
 // refusedError is the error reported for a registration the router
 // refused as the Service connected or retried.

@@ -1,5 +1,9 @@
 package wampfn
 
+// Serving a call (stage 4): the decoders, which turn a WAMP value as a
+// transport delivers it into a Go value of a parameter's type, strictly
+// (a bound func's results come back through them too).
+
 import (
 	"encoding"
 	"encoding/base64"

@@ -1,9 +1,9 @@
 package wampfn
 
-// The fast paths of decoding: setFuncs, which store a value that a
-// decoder would take as it is without reflection, planned once per type
-// with its decoder (see decode.go for the decoders, which they never
-// replace: every value a setFunc leaves goes to its decoder).
+// Serving a call (stage 4): the decoders' fast paths, setFuncs, which store
+// a value that a decoder would take as it is without reflection, planned
+// once per type with its decoder (see decode.go for the decoders, which
+// they never replace: every value a setFunc leaves goes to its decoder).
 
 import (
 	"math"

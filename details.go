@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 2): Details, what an INVOCATION says about its
+// call, as a function receives it.
+
 import (
 	"math"
 	"time"

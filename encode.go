@@ -1,5 +1,9 @@
 package wampfn
 
+// Serving a call (stage 6): the encoders, which turn a function's results
+// into plain WAMP values (a bound func's arguments go out through them
+// too).
+
 import (
 	"encoding"
 	"encoding/json"

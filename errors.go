@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 7): errors, and the one mapping of a Go error to
+// the ERROR that the caller gets.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 2): the nexus invocation handler and the pipeline
+// it runs, from an INVOCATION to its final YIELD or ERROR.
+
 import (
 	"context"
 	"reflect"
@@ -10,9 +13,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// The invocation pipeline: from a nexus INVOCATION to its final YIELD or
-// ERROR.
 
 // handler returns the nexus invocation handler that serves p through c.
 // calls, when not nil, tracks each call for a Service's graceful

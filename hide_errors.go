@@ -1,5 +1,7 @@
 package wampfn
 
+// Serving a call (stage 3): HideInternalErrors, a built-in interceptor.
+
 import (
 	"context"
 

@@ -1,5 +1,10 @@
 package wampfn
 
+// Serving a call (stage 3): the interceptor chain around every call, for
+// logging, metrics, traces, authorization, or control over the errors that
+// leave the process. It is built once per procedure, with its plan; its
+// innermost stage is the call itself (procedure.call).
+
 import (
 	"context"
 	"errors"
@@ -8,11 +13,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Interceptors: code that runs around every call of a procedure, for
-// logging, metrics, traces, authorization, or control over the errors
-// that leave the process. A chain is built once per procedure, with its
-// plan; the innermost stage is the call itself (see procedure.call).
 
 // Invocation is one call as interceptors see it, before its arguments are
 // decoded.

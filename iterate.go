@@ -1,5 +1,9 @@
 package wampfn
 
+// Serving a call (stage 6): iterator results, a function that returns
+// iter.Seq[T] or iter.Seq2[T, error] streams its elements as progressive
+// results.
+
 import (
 	"context"
 	"fmt"
@@ -11,9 +15,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Iterator results: a function that returns iter.Seq[T] or
-// iter.Seq2[T, error] streams its elements as progressive results.
 
 // DefaultIteratorLimit is how many elements of an iterator result wampfn
 // collects for a caller that did not ask for progressive results (see

@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving, at Register (stage 1), for a whole value: RegisterMethods, the
+// exported methods of a value, each a procedure under one URI prefix.
+
 import (
 	"errors"
 	"fmt"
@@ -10,9 +13,6 @@ import (
 
 	"github.com/gammazero/nexus/v3/client"
 )
-
-// Whole services: the exported methods of a value, each a procedure
-// under one URI prefix.
 
 // MethodOptioner is implemented by a receiver of RegisterMethods that
 // gives some of its methods options of their own: parameter names above

@@ -1,5 +1,8 @@
 package wampfn
 
+// Options, for every stage: of Register and Handler (Option), of a Service
+// (ServiceOption), and of a bound func (CallOption).
+
 import (
 	"context"
 	"maps"
@@ -9,8 +12,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Options: of Register and Handler (Option), and of a Service (ServiceOption).
 
 // An Option configures Register and Handler.
 type Option interface{ apply(*config) }

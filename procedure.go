@@ -1,5 +1,10 @@
 package wampfn
 
+// Serving, at Register (stage 1): the plan of a procedure, made once: what
+// each parameter is, how arguments decode and results encode, the
+// interceptor chain. The call path walks it and does no signature
+// analysis.
+
 import (
 	"context"
 	"fmt"
@@ -10,10 +15,6 @@ import (
 
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// The plan of a procedure, made once at Register: what each parameter
-// is, how arguments decode and results encode. The call path walks it and
-// does no signature analysis.
 
 var (
 	contextType = reflect.TypeFor[context.Context]()

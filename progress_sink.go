@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 5, while the function runs): ProgressSink, which
+// turns each value sent into a progressive YIELD.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving a call (stage 4): binding an invocation's positional and keyword
+// arguments to the function's parameters by reflection, as the plan says.
+
 import (
 	"errors"
 	"fmt"
@@ -10,9 +13,6 @@ import (
 
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Binding: an invocation's positional and keyword arguments decoded into
-// the function's parameters, as the plan says.
 
 // bindArgs decodes the invocation's arguments into in, the function's
 // parameter values, at the argument parameters' places.

@@ -1,5 +1,9 @@
 package wampfn
 
+// Serving, at Register (stage 1): the entry points. Register and Handler
+// analyse a function into its plan (procedure.go) and give nexus the
+// invocation handler that serves it (handler.go).
+
 import (
 	"errors"
 	"fmt"

@@ -1,5 +1,7 @@
 package wampfn
 
+// Serving a call (stage 6): Result, a function's exact Args and Kwargs.
+
 import "github.com/gammazero/nexus/v3/wamp"
 
 // Result sets a call's result arguments exactly. Returned by a function,

@@ -1,5 +1,8 @@
 package wampfn
 
+// Services: a callee's connection owned end to end: connect, register,
+// serve, reconnect, shut down gracefully.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,10 @@
 package wampfn
 
+// Serving a call (stage 5, while the function runs): input streams, a call
+// whose caller sends its input in chunks (progressive call invocations,
+// WAMP Advanced Profile), read by the function as an InputStream while
+// the chunks arrive.
+
 import (
 	"context"
 	"errors"
@@ -15,10 +20,6 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
-
-// Input streams: a call whose caller sends its input in chunks
-// (progressive call invocations, WAMP Advanced Profile), read by the
-// function as an InputStream while the chunks arrive.
 
 // DefaultInputBuffer is how many values of an input stream may wait unread
 // (see WithInputBuffer).

@@ -1,5 +1,9 @@
 package wampfn
 
+// Serving and calling, at Register and Bind (stage 1): the conversion plans
+// of Go types (decoders and encoders), built once per type and cached, and
+// encoding/json's rules for a struct's keys.
+
 import (
 	"cmp"
 	"fmt"

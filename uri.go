@@ -1,5 +1,8 @@
 package wampfn
 
+// Serving, at Register (stage 1): the check of a procedure URI against the
+// rules routers apply, before the router is asked.
+
 import (
 	"fmt"
 	"strings"
