@@ -294,11 +294,11 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 
 // makeFunc builds the bound func.
 func (b *binding) makeFunc() reflect.Value {
-	return reflect.MakeFunc(b.typ, b.call)
+	return reflect.MakeFunc(b.typ, b.boundFunc)
 }
 
-// call is the body of the bound func.
-func (b *binding) call(in []reflect.Value) []reflect.Value {
+// boundFunc is the body of the bound func.
+func (b *binding) boundFunc(in []reflect.Value) []reflect.Value {
 	ctx := context.Background()
 	if b.hasCtx {
 		if c, ok := in[0].Interface().(context.Context); ok && c != nil {

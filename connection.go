@@ -39,7 +39,7 @@ type conn struct {
 	retrying   map[string]chan struct{} // refused procedures being retried; closing the chan cancels the retry
 
 	retries    sync.WaitGroup // retry goroutines
-	nexusCalls sync.WaitGroup // goroutines of call, running a nexus call on c
+	nexusCalls sync.WaitGroup // goroutines of bounded, running a nexus call on c
 
 	done     chan struct{} // closed by stop: the Service is done with c
 	stopOnce sync.Once
@@ -64,7 +64,7 @@ func newConn(c *client.Client) *conn {
 	}
 }
 
-// call runs f, a nexus call on cn.c, and returns its error; but it gives
+// bounded runs f, a nexus call on cn.c, and returns its error; but it gives
 // up and returns an error wrapping client.ErrNotConn when the session
 // ends or cn is stopped, client.ErrReplyTimeout after d, or errStopped
 // when stop (which may be nil) is closed. nexus v3.3.0 sends its requests
@@ -73,7 +73,7 @@ func newConn(c *client.Client) *conn {
 // runs on its own goroutine, which ends when the Service closes the
 // client (see conn.close). The Service closes every client on which it
 // gave up a call.
-func (cn *conn) call(d time.Duration, stop <-chan struct{}, f func() error) error {
+func (cn *conn) bounded(d time.Duration, stop <-chan struct{}, f func() error) error {
 	res := make(chan error, 1)
 	cn.nexusCalls.Add(1)
 	go func() {
@@ -120,7 +120,7 @@ func isSendOnClosed(r any) bool {
 	return ok && e.Error() == "send on closed channel"
 }
 
-// errStopped is returned by conn.call when its stop channel is closed;
+// errStopped is returned by conn.bounded when its stop channel is closed;
 // always wrapped, like ErrServiceStopped.
 var errStopped = errors.New("service stopping")
 

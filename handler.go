@@ -123,7 +123,7 @@ func (p *procedure) respond(ctx context.Context, c *client.Client, inv *wamp.Inv
 	var kwargs wamp.Dict
 	var err error
 	if p.run == nil {
-		args, kwargs, err = p.call(ctx, c, in)
+		args, kwargs, err = p.serve(ctx, c, in)
 	} else {
 		cc := &chainCall{Context: ctx, c: c, input: in.input}
 		cc.inv = Invocation{Details: p.details(inv), Args: inv.Arguments, Kwargs: inv.ArgumentsKw, Progress: in.progress}
@@ -162,13 +162,13 @@ type callInput struct {
 	input    *inputCall // the input stream, for a procedure that takes one
 }
 
-// call is the innermost stage: it takes a concurrency slot, binds the
+// serve is the innermost stage: it takes a concurrency slot, binds the
 // arguments, calls the function and encodes its results. It recovers a
 // panic in any of these (a parameter type's UnmarshalText runs on what the
 // caller sent), logs it with its stack and returns an error wrapping
 // ErrPanic. When the call's context is done once the function returns,
 // the outcome is the context's error, as a callCanceledError.
-func (p *procedure) call(ctx context.Context, c *client.Client, in callInput) (args wamp.List, kwargs wamp.Dict, err error) {
+func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (args wamp.List, kwargs wamp.Dict, err error) {
 	var st *sinkState
 	defer func() {
 		if st != nil {

@@ -3,7 +3,7 @@ package wampfn
 // Serving a call (stage 3): the interceptor chain around every call, for
 // logging, metrics, traces, authorization, or control over the errors that
 // leave the process. It is built once per procedure, with its plan; its
-// innermost stage is the call itself (procedure.call).
+// innermost stage is the call itself (procedure.serve).
 
 import (
 	"context"
@@ -80,7 +80,7 @@ func (p *procedure) innermost(ctx context.Context, inv *Invocation) (Result, err
 	if !ok {
 		return Result{}, errors.New("wampfn: an interceptor called its next InvokeFunc with a context not derived from its own")
 	}
-	args, kwargs, err := p.call(ctx, cc.c, callInput{args: inv.Args, kwargs: inv.Kwargs, details: &inv.Details, progress: inv.Progress, input: cc.input})
+	args, kwargs, err := p.serve(ctx, cc.c, callInput{args: inv.Args, kwargs: inv.Kwargs, details: &inv.Details, progress: inv.Progress, input: cc.input})
 	return Result{Args: args, Kwargs: kwargs}, err
 }
 

@@ -40,7 +40,7 @@ type Service struct {
 
 	// mu guards the fields below and serializes the registrations and
 	// unregistrations on the connection: each holds it for its nexus call,
-	// which is bounded (see conn.call).
+	// which is bounded (see conn.bounded).
 	mu       sync.Mutex
 	procs    []*procedure    // in the order of Register
 	conn     *conn           // the live connection; nil when there is none
@@ -164,7 +164,7 @@ func (s *Service) add(procs ...*procedure) error {
 			// Refused: take back what this call registered.
 			for _, name := range done {
 				delete(cn.registered, name)
-				cn.call(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(name) })
+				cn.bounded(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(name) })
 			}
 			return err
 		}
@@ -214,7 +214,7 @@ func (s *Service) Unregister(procedure string) error {
 		return nil
 	}
 	delete(cn.registered, procedure)
-	err := cn.call(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(procedure) })
+	err := cn.bounded(nexusCallTimeout, s.quit, func() error { return cn.c.Unregister(procedure) })
 	switch {
 	case err == nil:
 		return nil
@@ -370,7 +370,7 @@ func (s *Service) connect(ctx context.Context) (*conn, error) {
 // graceful shutdown, and on success records it in cn.registered. The
 // nexus call is bounded by nexusCallTimeout and by quit. s.mu is held.
 func (s *Service) registerOn(cn *conn, p *procedure, quit <-chan struct{}) error {
-	err := cn.call(nexusCallTimeout, quit, func() error {
+	err := cn.bounded(nexusCallTimeout, quit, func() error {
 		return cn.c.Register(p.name, p.handler(cn.c, &s.calls), p.registerOpts)
 	})
 	if err == nil {
@@ -520,7 +520,7 @@ func (s *Service) unregisterAll(cn *conn, names []string, deadline time.Time) {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			err := cn.call(time.Until(deadline), nil, func() error { return cn.c.Unregister(name) })
+			err := cn.bounded(time.Until(deadline), nil, func() error { return cn.c.Unregister(name) })
 			if err != nil && cn.c.Connected() {
 				errs[i] = fmt.Errorf("wampfn: shutdown: unregister %s: %w", name, err)
 			}
