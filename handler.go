@@ -18,7 +18,7 @@ import (
 // calls, when not nil, tracks each call for a Service's graceful
 // shutdown.
 func (p *procedure) handler(c *client.Client, calls *callTracker) client.InvocationHandler {
-	if p.input != nil {
+	if p.input.zero != nil {
 		ss := &streams{}
 		return func(ctx context.Context, inv *wamp.Invocation) client.InvokeResult {
 			return p.invokeStream(ctx, c, inv, calls, ss)
@@ -192,15 +192,15 @@ func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (
 	} else {
 		params = make([]reflect.Value, n)
 	}
-	if p.input != nil {
+	if p.input.zero != nil {
 		// The positional arguments are the input stream's first value.
 		in.args = nil
 	}
 	if err := p.bindArgs(in.args, in.kwargs, params); err != nil {
 		return nil, nil, err
 	}
-	if p.sink != nil {
-		st = newSinkState(ctx, c, in.progress, p.sinkEncode)
+	if p.sink.zero != nil {
+		st = newSinkState(ctx, c, in.progress, p.sink.encode)
 	}
 	for i, k := range p.kinds {
 		switch k {
@@ -222,9 +222,9 @@ func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (
 				params[i] = reflect.ValueOf(p.details(in.inv))
 			}
 		case paramSink:
-			params[i] = p.sink.newValue(st)
+			params[i] = p.sink.zero.newValue(st)
 		case paramInput:
-			params[i] = p.input.newInput(in.input)
+			params[i] = p.input.zero.newInput(in.input)
 		}
 	}
 	var out []reflect.Value
@@ -236,7 +236,7 @@ func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (
 	if err := ctx.Err(); err != nil {
 		return nil, nil, callCanceledError{err}
 	}
-	if p.iter != iterNone {
+	if p.iter.kind != iterNone {
 		if p.hasErr {
 			if ev := out[1]; !ev.IsNil() {
 				return nil, nil, ev.Interface().(error)

@@ -53,13 +53,13 @@ func seqType(t reflect.Type) (elem reflect.Type, kind iterKind, ok bool) {
 // iterate turns seq, the function's iterator result, into the call's
 // result. A caller that asked for progress gets each element as a
 // progressive result, then an empty final result; another caller gets
-// one list of every element (at most p.iterLimit). Iteration stops when
+// one list of every element (at most p.iter.limit). Iteration stops when
 // the call is cancelled, and at a Seq2 element's error, which is the
 // call's outcome after the elements already sent.
 func (p *procedure) iterate(ctx context.Context, c *client.Client, seq reflect.Value, wanted bool) (wamp.List, error) {
 	var st *sinkState
 	if wanted {
-		st = newSinkState(ctx, c, true, p.iterEncode)
+		st = newSinkState(ctx, c, true, p.iter.encode)
 		defer st.finish()
 	}
 	var list wamp.List
@@ -71,13 +71,13 @@ func (p *procedure) iterate(ctx context.Context, c *client.Client, seq reflect.V
 			err = elemErr
 		case wanted:
 			err = st.send(v)
-		case n == p.iterLimit:
-			err = fmt.Errorf("%s: the iterator has more than %d elements, the limit for a caller that did not ask for progressive results (WithIteratorLimit)", p.displayName(), p.iterLimit)
+		case n == p.iter.limit:
+			err = fmt.Errorf("%s: the iterator has more than %d elements, the limit for a caller that did not ask for progressive results (WithIteratorLimit)", p.displayName(), p.iter.limit)
 		case ctx.Err() != nil:
 			err = ctx.Err()
 		default:
 			var args wamp.List
-			if args, _, err = p.iterEncode(v); err != nil {
+			if args, _, err = p.iter.encode(v); err != nil {
 				err = encodeFailure("result element "+strconv.Itoa(n), err)
 			} else {
 				list = append(list, args[0])
@@ -87,7 +87,7 @@ func (p *procedure) iterate(ctx context.Context, c *client.Client, seq reflect.V
 		return err == nil
 	}
 	if !seq.IsNil() {
-		rangeSeq(seq, p.iter, each)
+		rangeSeq(seq, p.iter.kind, each)
 	}
 	if ctx.Err() != nil {
 		return nil, callCanceledError{ctx.Err()}

@@ -302,9 +302,9 @@ func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wam
 func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp.Invocation, final bool, calls *callTracker, ss *streams) *inputStreamCall {
 	sc := &inputStreamCall{returned: make(chan struct{})}
 	sc.in = &inputCall{
-		values: make(chan any, p.inputBuffer),
+		values: make(chan any, p.input.buffer),
 		failed: make(chan struct{}),
-		dec:    p.inputDec,
+		dec:    p.input.dec,
 		ctx:    ctx,
 	}
 	req := inv.Request
@@ -328,7 +328,7 @@ func (p *procedure) startStream(ctx context.Context, c *client.Client, inv *wamp
 	if final {
 		close(sc.in.values)
 	} else {
-		sc.in.watchIdle(p.inputIdle)
+		sc.in.watchIdle(p.input.idle)
 	}
 	callCtx := ctx
 	var tracked *trackedCall
@@ -359,7 +359,7 @@ func (sc *inputStreamCall) fail(err error, p *procedure) {
 	if errors.Is(err, ErrInputOverflow) {
 		res = client.InvokeResult{Err: InputOverflowURI, Args: wamp.List{fmt.Sprintf(
 			"%s: more than %d input values unread: the callee reads slower than the caller sends (WAMP has no flow control for call invocations)",
-			p.displayName(), p.inputBuffer)}}
+			p.displayName(), p.input.buffer)}}
 	}
 	sc.failure = &res
 	sc.in.fail(err)
