@@ -217,23 +217,53 @@ func makeEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error
 }
 
 func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return scalarEncoder(t), nil
+	case reflect.Interface:
+		if !canEncodeInterface(t) {
+			return nil, &unsupportedTypeError{fmt.Sprintf("interface %s has methods that wampfn cannot send a value by; use any, error, or a concrete type", t)}
+		}
+		return encodeInterfaceValue, nil
+	case reflect.Pointer:
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return pointerEncoder(elem), nil
+	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			return encodeBytes, nil
+		}
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return listEncoder(elem), nil
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return nil, &unsupportedTypeError{fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
+		}
+		elem, err := b.plan(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		return mapEncoder(elem), nil
+	case reflect.Struct:
+		return structEncoder(t, b)
+	}
+	return nil, &unsupportedTypeError{fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
+}
+
+// scalarEncoder returns the encoder of t, a bool, integer, float or
+// string type: the value itself for a built-in type, or, for a named one,
+// its bool, int64, uint64, float64 or string. A uintptr goes as a uint64,
+// and a NaN or an infinity is refused.
+func scalarEncoder(t reflect.Type) encodeFunc {
 	named := t.PkgPath() != ""
 	switch t.Kind() {
-	case reflect.Bool:
-		if named {
-			return func(v reflect.Value, _ int) (any, error) { return v.Bool(), nil }, nil
-		}
-		return encodeInterface, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if named {
-			return func(v reflect.Value, _ int) (any, error) { return v.Int(), nil }, nil
-		}
-		return encodeInterface, nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if named || t.Kind() == reflect.Uintptr {
-			return func(v reflect.Value, _ int) (any, error) { return v.Uint(), nil }, nil
-		}
-		return encodeInterface, nil
 	case reflect.Float32, reflect.Float64:
 		return func(v reflect.Value, _ int) (any, error) {
 			f := v.Float()
@@ -244,102 +274,103 @@ func makeKindEncodeFunc(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, e
 				return f, nil
 			}
 			return v.Interface(), nil
-		}, nil
-	case reflect.String:
-		if named {
-			return func(v reflect.Value, _ int) (any, error) { return v.String(), nil }, nil
 		}
-		return encodeInterface, nil
-	case reflect.Interface:
-		if !canEncodeInterface(t) {
-			return nil, &unsupportedTypeError{fmt.Sprintf("interface %s has methods that wampfn cannot send a value by; use any, error, or a concrete type", t)}
-		}
-		return func(v reflect.Value, depth int) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			return encodeAny(v.Elem().Interface(), depth)
-		}, nil
-	case reflect.Pointer:
-		elem, err := b.plan(t.Elem())
-		if err != nil {
-			return nil, err
-		}
-		return func(v reflect.Value, depth int) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			if depth >= MaxDepth {
-				return nil, tooDeepResult()
-			}
-			return elem.fn(v.Elem(), depth+1)
-		}, nil
-	case reflect.Slice, reflect.Array:
-		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
-			return func(v reflect.Value, _ int) (any, error) {
-				if v.IsNil() {
-					return nil, nil
-				}
-				return serialize.BinaryData(v.Bytes()), nil
-			}, nil
-		}
-		elem, err := b.plan(t.Elem())
-		if err != nil {
-			return nil, err
-		}
-		return func(v reflect.Value, depth int) (any, error) {
-			if v.Kind() == reflect.Slice && v.IsNil() {
-				return nil, nil
-			}
-			if depth >= MaxDepth {
-				return nil, tooDeepResult()
-			}
-			l := make(wamp.List, v.Len())
-			get, p := elemsGetter(v, elem, depth)
-			size := elem.typ.Size()
-			for i := range l {
-				if get != nil {
-					var ok bool
-					if l[i], ok = get(unsafe.Add(p, uintptr(i)*size)); ok {
-						continue
-					}
-				}
-				var err error
-				if l[i], err = elem.fn(v.Index(i), depth+1); err != nil {
-					return nil, inside(err, "["+strconv.Itoa(i)+"]")
-				}
-			}
-			return l, nil
-		}, nil
-	case reflect.Map:
-		if t.Key().Kind() != reflect.String {
-			return nil, &unsupportedTypeError{fmt.Sprintf("map key type %s is not a string; WAMP dict keys are strings", t.Key())}
-		}
-		elem, err := b.plan(t.Elem())
-		if err != nil {
-			return nil, err
-		}
-		return func(v reflect.Value, depth int) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			if depth >= MaxDepth {
-				return nil, tooDeepResult()
-			}
-			d := make(wamp.Dict, v.Len())
-			for it := v.MapRange(); it.Next(); {
-				x, err := elem.fn(it.Value(), depth+1)
-				if err != nil {
-					return nil, inside(err, it.Key().String())
-				}
-				d[it.Key().String()] = x
-			}
-			return d, nil
-		}, nil
-	case reflect.Struct:
-		return structEncoder(t, b)
+	case reflect.Uintptr:
+		named = true
 	}
-	return nil, &unsupportedTypeError{fmt.Sprintf("%s cannot be sent as a WAMP value", t)}
+	if !named {
+		return encodeInterface
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return func(v reflect.Value, _ int) (any, error) { return v.Bool(), nil }
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(v reflect.Value, _ int) (any, error) { return v.Int(), nil }
+	case reflect.String:
+		return func(v reflect.Value, _ int) (any, error) { return v.String(), nil }
+	}
+	return func(v reflect.Value, _ int) (any, error) { return v.Uint(), nil }
+}
+
+// encodeInterfaceValue encodes a value of an interface type by its
+// dynamic value; nil is null.
+func encodeInterfaceValue(v reflect.Value, depth int) (any, error) {
+	if v.IsNil() {
+		return nil, nil
+	}
+	return encodeAny(v.Elem().Interface(), depth)
+}
+
+func pointerEncoder(elem *encoder) encodeFunc {
+	return func(v reflect.Value, depth int) (any, error) {
+		if v.IsNil() {
+			return nil, nil
+		}
+		if depth >= MaxDepth {
+			return nil, tooDeepResult()
+		}
+		return elem.fn(v.Elem(), depth+1)
+	}
+}
+
+// encodeBytes encodes a []byte as binary data; nil is null.
+func encodeBytes(v reflect.Value, _ int) (any, error) {
+	if v.IsNil() {
+		return nil, nil
+	}
+	return serialize.BinaryData(v.Bytes()), nil
+}
+
+// listEncoder returns the encoder of a slice or array of elem, each
+// element by elem's getFunc when it has one and takes it, else by its
+// encoder; a nil slice is null.
+func listEncoder(elem *encoder) encodeFunc {
+	return func(v reflect.Value, depth int) (any, error) {
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil, nil
+		}
+		if depth >= MaxDepth {
+			return nil, tooDeepResult()
+		}
+		l := make(wamp.List, v.Len())
+		get, p := elemsGetter(v, elem, depth)
+		size := elem.typ.Size()
+		for i := range l {
+			if get != nil {
+				var ok bool
+				if l[i], ok = get(unsafe.Add(p, uintptr(i)*size)); ok {
+					continue
+				}
+			}
+			var err error
+			if l[i], err = elem.fn(v.Index(i), depth+1); err != nil {
+				return nil, inside(err, "["+strconv.Itoa(i)+"]")
+			}
+		}
+		return l, nil
+	}
+}
+
+// mapEncoder returns the encoder of a map with string keys to elem; nil
+// is null.
+func mapEncoder(elem *encoder) encodeFunc {
+	return func(v reflect.Value, depth int) (any, error) {
+		if v.IsNil() {
+			return nil, nil
+		}
+		if depth >= MaxDepth {
+			return nil, tooDeepResult()
+		}
+		d := make(wamp.Dict, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			x, err := elem.fn(it.Value(), depth+1)
+			if err != nil {
+				return nil, inside(err, it.Key().String())
+			}
+			d[it.Key().String()] = x
+		}
+		return d, nil
+	}
 }
 
 // A getFunc is the fast path of an encoder, as a setFunc is a decoder's:
