@@ -521,12 +521,26 @@ type fieldEncoder struct {
 // keys it. When each of its fields is its own (not promoted), has a
 // getFunc and is not a struct, it records the struct's getFunc in b.
 func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error) {
-	sfs, err := structFields(t)
+	fields, flat, err := fieldEncoders(t, b)
 	if err != nil {
 		return nil, err
 	}
-	fields := make([]fieldEncoder, 0, len(sfs))
-	flat := true
+	se := &structEncoding{fields}
+	if flat {
+		b.building[t].get = se.get
+	}
+	return se.encode, nil
+}
+
+// fieldEncoders plans the fields of struct type t, and reports whether
+// the struct can have a getFunc.
+func fieldEncoders(t reflect.Type, b *planBuild[encodeFunc]) (fields []fieldEncoder, flat bool, err error) {
+	sfs, err := structFields(t)
+	if err != nil {
+		return nil, false, err
+	}
+	fields = make([]fieldEncoder, 0, len(sfs))
+	flat = true
 	for _, f := range sfs {
 		fe := fieldEncoder{name: f.name, index: f.index, omitEmpty: f.omitEmpty, quoted: f.quoted}
 		if f.omitZero {
@@ -535,9 +549,9 @@ func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error)
 		if !f.quoted {
 			if fe.enc, err = b.plan(f.typ); err != nil {
 				if ue, ok := err.(*unsupportedTypeError); ok {
-					return nil, &unsupportedTypeError{fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
+					return nil, false, &unsupportedTypeError{fmt.Sprintf("field %s of %s: %s", f.goName, t, ue.why)}
 				}
-				return nil, err
+				return nil, false, err
 			}
 			if len(f.index) == 1 && !f.omitEmpty && !f.omitZero {
 				fe.get, fe.offset = fe.enc.get, t.Field(f.index[0]).Offset
@@ -546,55 +560,64 @@ func structEncoder(t reflect.Type, b *planBuild[encodeFunc]) (encodeFunc, error)
 		flat = flat && fe.get != nil && f.typ.Kind() != reflect.Struct
 		fields = append(fields, fe)
 	}
-	if flat {
-		b.building[t].get = func(p unsafe.Pointer) (any, bool) {
-			d := make(wamp.Dict, len(fields))
-			for i := range fields {
-				f := &fields[i]
-				x, ok := f.get(unsafe.Add(p, f.offset))
-				if !ok {
-					return nil, false
-				}
-				d[f.name] = x
-			}
-			return d, true
+	return fields, flat, nil
+}
+
+// A structEncoding is the plan of a struct's encoder.
+type structEncoding struct {
+	fields []fieldEncoder
+}
+
+// get is the struct's getFunc, when every field has one.
+func (se *structEncoding) get(p unsafe.Pointer) (any, bool) {
+	d := make(wamp.Dict, len(se.fields))
+	for i := range se.fields {
+		f := &se.fields[i]
+		x, ok := f.get(unsafe.Add(p, f.offset))
+		if !ok {
+			return nil, false
 		}
+		d[f.name] = x
 	}
-	return func(v reflect.Value, depth int) (any, error) {
-		if depth >= MaxDepth {
-			return nil, tooDeepResult()
-		}
-		var p unsafe.Pointer // for the fields' getFuncs
-		if v.CanAddr() && depth+1 < MaxDepth {
-			p = unsafe.Pointer(v.UnsafeAddr())
-		}
-		d := make(wamp.Dict, len(fields))
-		for i := range fields {
-			f := &fields[i]
-			if p != nil && f.get != nil {
-				if x, ok := f.get(unsafe.Add(p, f.offset)); ok {
-					d[f.name] = x
-					continue
-				}
-			}
-			fv, ok := fieldOf(v, f.index)
-			if !ok || (f.omitEmpty && isEmptyValue(fv)) || (f.isZero != nil && f.isZero(fv)) {
+	return d, true
+}
+
+// encode is the struct's encodeFunc: each field by its getFunc when it has
+// one and takes the value, else by its encoder.
+func (se *structEncoding) encode(v reflect.Value, depth int) (any, error) {
+	if depth >= MaxDepth {
+		return nil, tooDeepResult()
+	}
+	var p unsafe.Pointer // for the fields' getFuncs
+	if v.CanAddr() && depth+1 < MaxDepth {
+		p = unsafe.Pointer(v.UnsafeAddr())
+	}
+	d := make(wamp.Dict, len(se.fields))
+	for i := range se.fields {
+		f := &se.fields[i]
+		if p != nil && f.get != nil {
+			if x, ok := f.get(unsafe.Add(p, f.offset)); ok {
+				d[f.name] = x
 				continue
 			}
-			var x any
-			var err error
-			if f.quoted {
-				x, err = encodeQuoted(fv)
-			} else {
-				x, err = f.enc.fn(fv, depth+1)
-			}
-			if err != nil {
-				return nil, inside(err, f.name)
-			}
-			d[f.name] = x
 		}
-		return d, nil
-	}, nil
+		fv, ok := fieldOf(v, f.index)
+		if !ok || (f.omitEmpty && isEmptyValue(fv)) || (f.isZero != nil && f.isZero(fv)) {
+			continue
+		}
+		var x any
+		var err error
+		if f.quoted {
+			x, err = encodeQuoted(fv)
+		} else {
+			x, err = f.enc.fn(fv, depth+1)
+		}
+		if err != nil {
+			return nil, inside(err, f.name)
+		}
+		d[f.name] = x
+	}
+	return d, nil
 }
 
 // encodeQuoted encodes a field with the json option ",string": its value
