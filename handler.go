@@ -202,6 +202,22 @@ func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (
 	if p.sink.zero != nil {
 		st = newSinkState(ctx, c, in.progress, p.sink.encode)
 	}
+	p.passParams(ctx, st, in, params)
+	var out []reflect.Value
+	if p.variadic {
+		out = p.fn.CallSlice(params)
+	} else {
+		out = p.fn.Call(params)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, callCanceledError{err}
+	}
+	return p.answer(ctx, c, out, in.progress)
+}
+
+// passParams sets the parameters that take no WAMP argument: the
+// context, the Details, the ProgressSink bound to st, the InputStream.
+func (p *procedure) passParams(ctx context.Context, st *sinkState, in callInput, params []reflect.Value) {
 	for i, k := range p.kinds {
 		switch k {
 		case paramContext:
@@ -227,25 +243,22 @@ func (p *procedure) serve(ctx context.Context, c *client.Client, in callInput) (
 			params[i] = p.input.zero.newInput(in.input)
 		}
 	}
-	var out []reflect.Value
-	if p.variadic {
-		out = p.fn.CallSlice(params)
-	} else {
-		out = p.fn.Call(params)
+}
+
+// answer turns the function's return values out into the call's answer:
+// an iterator's elements, as progressive results when the caller asked
+// for progress; else the results or the function's error.
+func (p *procedure) answer(ctx context.Context, c *client.Client, out []reflect.Value, progress bool) (wamp.List, wamp.Dict, error) {
+	if p.iter.kind == iterNone {
+		return p.result(out)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, callCanceledError{err}
-	}
-	if p.iter.kind != iterNone {
-		if p.hasErr {
-			if ev := out[1]; !ev.IsNil() {
-				return nil, nil, ev.Interface().(error)
-			}
+	if p.hasErr {
+		if ev := out[1]; !ev.IsNil() {
+			return nil, nil, ev.Interface().(error)
 		}
-		args, err := p.iterate(ctx, c, out[0], in.progress)
-		return args, nil, err
 	}
-	return p.result(out)
+	args, err := p.iterate(ctx, c, out[0], progress)
+	return args, nil, err
 }
 
 // displayName is the procedure's name for messages: its URI, or its
