@@ -163,6 +163,7 @@ type callArg struct {
 type binding struct {
 	c            *client.Client
 	procedure    string
+	where        string // "field GetItem of main.Shop" for BindAll; "" for Bind
 	typ          reflect.Type
 	hasCtx       bool
 	args         []callArg
@@ -178,18 +179,14 @@ type binding struct {
 	timeout      time.Duration
 }
 
+// newBinding analyses t, the type of a func that calls procedure on c,
+// where says which field of BindAll's struct it is: its parameters, then
+// its results.
 func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callConfig, where string) (*binding, error) {
-	what := "bind " + procedure
-	if where != "" {
-		what += " (" + where + ")"
-	}
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrSignature, what, fmt.Sprintf(format, args...))
-	}
+	b := &binding{c: c, procedure: procedure, where: where, typ: t, progress: -1, input: -1, timeout: cfg.timeout}
 	if c == nil {
-		return nil, fmt.Errorf("wampfn: %s: nil client", what)
+		return nil, fmt.Errorf("wampfn: %s: nil client", b.what())
 	}
-	b := &binding{c: c, procedure: procedure, typ: t, progress: -1, input: -1, timeout: cfg.timeout}
 	b.options = maps.Clone(cfg.options)
 	if cfg.discloseMe {
 		if b.options == nil {
@@ -198,98 +195,135 @@ func newBinding(c *client.Client, procedure string, t reflect.Type, cfg *callCon
 		b.options[wamp.OptDiscloseMe] = true
 	}
 	for i := range t.NumIn() {
-		pt := t.In(i)
-		variadic := t.IsVariadic() && i == t.NumIn()-1
-		elem, kind, isSeq := seqType(pt)
-		switch {
-		case pt == contextType:
-			if i != 0 {
-				return nil, fail("parameter %d (context.Context): the context must be the first parameter", i)
-			}
-			b.hasCtx = true
-		case isSeq:
-			if kind != iterSeq {
-				return nil, fail("parameter %d (%s): an input stream parameter must be an iter.Seq[T]", i, pt)
-			}
-			if b.input >= 0 {
-				return nil, fail("parameter %d (%s): a bound func takes at most one input stream", i, pt)
-			}
-			enc, err := encoderFor(elem)
-			if err != nil {
-				return nil, fail("parameter %d (%s): its elements cannot be sent as WAMP values: %v", i, pt, err)
-			}
-			b.input, b.inputEnc = i, enc
-		case pt.Kind() == reflect.Func && !variadic:
-			if pt.NumIn() != 1 || pt.NumOut() != 0 || pt.IsVariadic() {
-				return nil, fail("parameter %d (%s): a func parameter must be a func(P), which receives each progressive result", i, pt)
-			}
-			if b.progress >= 0 {
-				return nil, fail("parameter %d (%s): a bound func takes at most one progress func", i, pt)
-			}
-			b.progress = i
-			if pt.In(0) == resultType {
-				b.progressRaw = true
-				break
-			}
-			dec, err := decoderFor(pt.In(0))
-			if err != nil {
-				return nil, fail("parameter %d (%s): progressive results cannot be decoded as %s: %v", i, pt, pt.In(0), err)
-			}
-			b.progressDec = dec
-		default:
-			et := pt
-			if variadic {
-				et = pt.Elem()
-			}
-			enc, err := encoderFor(et)
-			if err != nil {
-				return nil, fail("parameter %d (%s) cannot be sent as a WAMP value: %v", i, pt, err)
-			}
-			b.args = append(b.args, callArg{in: i, enc: enc, variadic: variadic})
+		if err := b.planParam(i, t.In(i), t.IsVariadic() && i == t.NumIn()-1); err != nil {
+			return nil, err
 		}
 	}
 	if b.input >= 0 && len(b.args) > 0 {
-		return nil, fail("parameter %d (%s): a bound func with an input stream takes no other arguments: the stream's values are the positional arguments of its chunks", b.args[0].in, t.In(b.args[0].in))
+		return nil, b.unsupported("parameter %d (%s): a bound func with an input stream takes no other arguments: the stream's values are the positional arguments of its chunks", b.args[0].in, t.In(b.args[0].in))
 	}
+	if err := b.planResults(t); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// what names the binding in errors: "bind URI", with the field for
+// BindAll.
+func (b *binding) what() string {
+	if b.where != "" {
+		return "bind " + b.procedure + " (" + b.where + ")"
+	}
+	return "bind " + b.procedure
+}
+
+// unsupported returns the error for a signature b cannot bind.
+func (b *binding) unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrSignature, b.what(), fmt.Sprintf(format, args...))
+}
+
+// planParam plans parameter i of type pt, the variadic one when
+// variadic: the context, an input stream, the progress func, or an
+// argument.
+func (b *binding) planParam(i int, pt reflect.Type, variadic bool) error {
+	elem, kind, isSeq := seqType(pt)
+	switch {
+	case pt == contextType:
+		if i != 0 {
+			return b.unsupported("parameter %d (context.Context): the context must be the first parameter", i)
+		}
+		b.hasCtx = true
+	case isSeq:
+		if kind != iterSeq {
+			return b.unsupported("parameter %d (%s): an input stream parameter must be an iter.Seq[T]", i, pt)
+		}
+		if b.input >= 0 {
+			return b.unsupported("parameter %d (%s): a bound func takes at most one input stream", i, pt)
+		}
+		enc, err := encoderFor(elem)
+		if err != nil {
+			return b.unsupported("parameter %d (%s): its elements cannot be sent as WAMP values: %v", i, pt, err)
+		}
+		b.input, b.inputEnc = i, enc
+	case pt.Kind() == reflect.Func && !variadic:
+		return b.planProgress(i, pt)
+	default:
+		et := pt
+		if variadic {
+			et = pt.Elem()
+		}
+		enc, err := encoderFor(et)
+		if err != nil {
+			return b.unsupported("parameter %d (%s) cannot be sent as a WAMP value: %v", i, pt, err)
+		}
+		b.args = append(b.args, callArg{in: i, enc: enc, variadic: variadic})
+	}
+	return nil
+}
+
+// planProgress plans parameter i, of type pt, a func(P) that receives
+// each progressive result.
+func (b *binding) planProgress(i int, pt reflect.Type) error {
+	if pt.NumIn() != 1 || pt.NumOut() != 0 || pt.IsVariadic() {
+		return b.unsupported("parameter %d (%s): a func parameter must be a func(P), which receives each progressive result", i, pt)
+	}
+	if b.progress >= 0 {
+		return b.unsupported("parameter %d (%s): a bound func takes at most one progress func", i, pt)
+	}
+	b.progress = i
+	if pt.In(0) == resultType {
+		b.progressRaw = true
+		return nil
+	}
+	dec, err := decoderFor(pt.In(0))
+	if err != nil {
+		return b.unsupported("parameter %d (%s): progressive results cannot be decoded as %s: %v", i, pt, pt.In(0), err)
+	}
+	b.progressDec = dec
+	return nil
+}
+
+// planResults plans the results of t: an iter.Seq2[T, error] alone, or
+// values (or a Result) and an error.
+func (b *binding) planResults(t reflect.Type) error {
 	n := t.NumOut()
 	if n == 1 {
 		if elem, kind, ok := seqType(t.Out(0)); ok {
 			if kind != iterSeq2 {
-				return nil, fail("result 0 (%s): a bound func returns an iter.Seq2[T, error], or values and an error", t.Out(0))
+				return b.unsupported("result 0 (%s): a bound func returns an iter.Seq2[T, error], or values and an error", t.Out(0))
 			}
 			if b.progress >= 0 {
-				return nil, fail("parameter %d (%s): a bound func that returns an iterator gets its progressive results from it, not from a func", b.progress, t.In(b.progress))
+				return b.unsupported("parameter %d (%s): a bound func that returns an iterator gets its progressive results from it, not from a func", b.progress, t.In(b.progress))
 			}
 			dec, err := decoderFor(elem)
 			if err != nil {
-				return nil, fail("result 0 (%s): its elements cannot be decoded from WAMP values: %v", t.Out(0), err)
+				return b.unsupported("result 0 (%s): its elements cannot be decoded from WAMP values: %v", t.Out(0), err)
 			}
 			b.output = dec
-			return b, nil
+			return nil
 		}
 	}
 	if n == 0 || t.Out(n-1) != errorType {
-		return nil, fail("%s: the last result must be error, which reports a failed call", t)
+		return b.unsupported("%s: the last result must be error, which reports a failed call", t)
 	}
 	for i := range n - 1 {
 		rt := t.Out(i)
-		if rt == errorType {
-			return nil, fail("result %d (error): error must be the last result", i)
-		}
-		if rt == resultType {
-			if n != 2 {
-				return nil, fail("result %d (wampfn.Result): a Result must be the only result besides the error", i)
-			}
+		switch {
+		case rt == errorType:
+			return b.unsupported("result %d (error): error must be the last result", i)
+		case rt == resultType && n != 2:
+			return b.unsupported("result %d (wampfn.Result): a Result must be the only result besides the error", i)
+		case rt == resultType:
 			b.resultIsArgs = true
-			continue
+		default:
+			dec, err := decoderFor(rt)
+			if err != nil {
+				return b.unsupported("result %d (%s) cannot be decoded from a WAMP value: %v", i, rt, err)
+			}
+			b.results = append(b.results, dec)
 		}
-		dec, err := decoderFor(rt)
-		if err != nil {
-			return nil, fail("result %d (%s) cannot be decoded from a WAMP value: %v", i, rt, err)
-		}
-		b.results = append(b.results, dec)
 	}
-	return b, nil
+	return nil
 }
 
 // makeFunc builds the bound func.
