@@ -343,11 +343,33 @@ func (b *binding) boundFunc(in []reflect.Value) []reflect.Value {
 	if err != nil {
 		return b.fail(err)
 	}
+	opts, err := b.callOptions(ctx)
+	if err != nil {
+		return b.fail(err)
+	}
+	if b.output != nil {
+		return []reflect.Value{b.outputSeq(ctx, opts, args, in)}
+	}
+	if b.progress >= 0 || b.input >= 0 {
+		return b.callProgressive(ctx, opts, args, in)
+	}
+	res, err := b.c.Call(ctx, b.procedure, opts, args, nil, nil)
+	if err != nil {
+		return b.fail(b.callError(ctx, err))
+	}
+	return b.decodeResults(res)
+}
+
+// callOptions returns the CALL's options for a call with ctx: the bound
+// options, and the timeout, the sooner of WithCallTimeout's and ctx's
+// deadline; an error wrapping context.DeadlineExceeded when that has
+// passed.
+func (b *binding) callOptions(ctx context.Context) (wamp.Dict, error) {
 	timeout := b.timeout
 	if deadline, ok := ctx.Deadline(); ok {
 		d := time.Until(deadline)
 		if d <= 0 {
-			return b.fail(b.callError(ctx, context.DeadlineExceeded))
+			return nil, b.callError(ctx, context.DeadlineExceeded)
 		}
 		if timeout <= 0 || d < timeout {
 			timeout = d
@@ -364,17 +386,14 @@ func (b *binding) boundFunc(in []reflect.Value) []reflect.Value {
 		// Rounded up: a timeout of 0 would mean none.
 		opts[wamp.OptTimeout] = int64((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
-	if b.output != nil {
-		return []reflect.Value{b.outputSeq(ctx, opts, args, in)}
-	}
-	if b.progress < 0 && b.input < 0 {
-		res, err := b.c.Call(ctx, b.procedure, opts, args, nil, nil)
-		if err != nil {
-			return b.fail(b.callError(ctx, err))
-		}
-		return b.decodeResults(res)
-	}
+	return opts, nil
+}
 
+// callProgressive makes a call that asks for progressive results, or
+// sends its input as a stream, and returns the bound func's results. A
+// progressive result that does not decode cancels the call and is its
+// outcome.
+func (b *binding) callProgressive(ctx context.Context, opts wamp.Dict, args wamp.List, in []reflect.Value) []reflect.Value {
 	var onProgress client.ProgressHandler
 	var progressErr error
 	ctx, cancel := context.WithCancel(ctx)
@@ -392,6 +411,7 @@ func (b *binding) boundFunc(in []reflect.Value) []reflect.Value {
 		}
 	}
 	var res *wamp.Result
+	var err error
 	if b.input >= 0 {
 		res, err = b.callStream(ctx, opts, in[b.input], onProgress)
 	} else {
