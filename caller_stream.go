@@ -36,105 +36,133 @@ var errStreamOver = errors.New("wampfn: the call is over")
 // answers with an error (nexus then sends a CANCEL that the router
 // ignores) and stops the iterator.
 func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Value, onProgress client.ProgressHandler) (*wamp.Result, error) {
-	var mu sync.Mutex
-	over := false
-	var next func() (reflect.Value, bool)
-	stop := func() {}
+	src := &chunkSource{
+		b: b, opts: opts, stop: func() {},
+		lastAsked: make(chan struct{}),
+		callOver:  make(chan struct{}),
+	}
 	if !seq.IsNil() {
-		next, stop = iter.Pull(seq.Seq())
+		src.next, src.stop = iter.Pull(seq.Seq())
 	}
-	var ownErr error
-	chunks := 0
-	ended := false                   // the source gave its last chunk or an error: nexus asks no more
-	lastAsked := make(chan struct{}) // closed when ended becomes true
-	callOver := make(chan struct{})  // closed when CallProgressive has returned
-	end := func() {
-		if !ended {
-			ended = true
-			close(lastAsked)
-		}
+	res, err := b.c.CallProgressive(ctx, b.procedure, src.send, onProgress)
+	if own := src.callReturned(); own != nil {
+		return nil, &streamError{own}
 	}
-	send := func(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
-		if !b.c.Connected() {
-			// nexus v3.3.0 sends whatever this returns (a chunk, or a
-			// CANCEL for an error) on the session's channel, which a
-			// closed client has closed: the send panics, in nexus's
-			// goroutine, and takes the process down. Return nothing,
-			// ever: that goroutine of nexus's is left behind instead.
-			select {}
-		}
-		mu.Lock()
-		first := chunks == 0
-		if !first && !over && ctx.Err() != nil {
-			// Cancelled: CallProgressive sends the CANCEL and waits for
-			// its answer. An error from here would make nexus send a
-			// second CANCEL now, whose answer, with the same request ID,
-			// can arrive while nexus's client still waits on the first
-			// and block its receive loop for good. Give it once the call
-			// has returned.
-			mu.Unlock()
-			<-callOver
-			mu.Lock()
-		}
-		defer mu.Unlock()
-		chunks++
-		if over {
-			end()
-			return nil, nil, nil, errStreamOver
-		}
-		if err := ctx.Err(); err != nil {
-			end()
-			return nil, nil, nil, err
-		}
-		chunkOpts := wamp.Dict{}
-		if first {
-			chunkOpts = opts
-		}
-		var v reflect.Value
-		ok := false
-		if next != nil {
-			v, ok = next()
-		}
-		if !ok {
-			over = true
-			end()
-			chunkOpts[wamp.OptProgress] = false
-			return chunkOpts, nil, nil, nil
-		}
-		x, err := b.inputEnc.fn(v, 0)
-		if err != nil {
-			over = true
-			end()
-			ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", b.procedure, chunks-1), err)
-			return nil, nil, nil, ownErr
-		}
-		chunkOpts[wamp.OptProgress] = true
-		return chunkOpts, wamp.List{x}, nil, nil
+	return res, err
+}
+
+// A chunkSource gives nexus's CallProgressive the chunks of one call, from
+// the bound func's iter.Seq[T].
+type chunkSource struct {
+	b    *binding
+	opts wamp.Dict // the first chunk's CALL options
+	next func() (reflect.Value, bool)
+	stop func()
+
+	mu        sync.Mutex
+	over      bool          // the stream or the call is over: no more chunks
+	chunks    int           // chunks asked for
+	ownErr    error         // an element that could not be sent
+	ended     bool          // the source gave its last chunk or an error: nexus asks no more
+	lastAsked chan struct{} // closed when ended becomes true
+	callOver  chan struct{} // closed when CallProgressive has returned
+}
+
+// end records that nexus asks for no more chunks. s.mu is held.
+func (s *chunkSource) end() {
+	if !s.ended {
+		s.ended = true
+		close(s.lastAsked)
 	}
-	res, err := b.c.CallProgressive(ctx, b.procedure, send, onProgress)
-	close(callOver)
-	mu.Lock()
-	over = true
-	stop()
-	own := ownErr
-	asked := chunks > 0 && !ended
-	mu.Unlock()
+}
+
+// send is the chunk source nexus calls for each chunk.
+func (s *chunkSource) send(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
+	if !s.b.c.Connected() {
+		// nexus v3.3.0 sends whatever this returns (a chunk, or a
+		// CANCEL for an error) on the session's channel, which a
+		// closed client has closed: the send panics, in nexus's
+		// goroutine, and takes the process down. Return nothing,
+		// ever: that goroutine of nexus's is left behind instead.
+		select {}
+	}
+	s.mu.Lock()
+	first := s.chunks == 0
+	if !first && !s.over && ctx.Err() != nil {
+		// Cancelled: CallProgressive sends the CANCEL and waits for its
+		// answer. An error from here would make nexus send a second
+		// CANCEL now, whose answer, with the same request ID, can arrive
+		// while nexus's client still waits on the first and block its
+		// receive loop for good. Give it once the call has returned.
+		s.mu.Unlock()
+		<-s.callOver
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	s.chunks++
+	if s.over {
+		s.end()
+		return nil, nil, nil, errStreamOver
+	}
+	if err := ctx.Err(); err != nil {
+		s.end()
+		return nil, nil, nil, err
+	}
+	chunkOpts := wamp.Dict{}
+	if first {
+		chunkOpts = s.opts
+	}
+	return s.nextChunk(chunkOpts)
+}
+
+// nextChunk returns the chunk of the stream's next element, with
+// chunkOpts, or the final empty chunk. s.mu is held.
+func (s *chunkSource) nextChunk(chunkOpts wamp.Dict) (wamp.Dict, wamp.List, wamp.Dict, error) {
+	var v reflect.Value
+	ok := false
+	if s.next != nil {
+		v, ok = s.next()
+	}
+	if !ok {
+		s.over = true
+		s.end()
+		chunkOpts[wamp.OptProgress] = false
+		return chunkOpts, nil, nil, nil
+	}
+	x, err := s.b.inputEnc.fn(v, 0)
+	if err != nil {
+		s.over = true
+		s.end()
+		s.ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", s.b.procedure, s.chunks-1), err)
+		return nil, nil, nil, s.ownErr
+	}
+	chunkOpts[wamp.OptProgress] = true
+	return chunkOpts, wamp.List{x}, nil, nil
+}
+
+// callReturned ends the stream once CallProgressive has returned, and
+// returns the error of an element that could not be sent, if any.
+func (s *chunkSource) callReturned() error {
+	close(s.callOver)
+	s.mu.Lock()
+	s.over = true
+	s.stop()
+	own := s.ownErr
+	asked := s.chunks > 0 && !s.ended
+	s.mu.Unlock()
 	if asked {
 		// The call ended before the stream did (cancelled, or answered):
 		// nexus's chunk goroutine asks once more, gets errStreamOver and
 		// sends a CANCEL. Let it, before returning: a client closed
-		// meanwhile would make that send panic (see above).
+		// meanwhile would make that send panic (see send).
 		t := time.NewTimer(time.Second)
 		select {
-		case <-lastAsked:
+		case <-s.lastAsked:
 		case <-t.C:
 		}
 		t.Stop()
 	}
-	if own != nil {
-		return nil, &streamError{own}
-	}
-	return res, err
+	return own
 }
 
 // outputSeq returns the iter.Seq2[T, error] that a bound func returns:
