@@ -180,92 +180,134 @@ func (b *binding) outputSeq(ctx context.Context, opts wamp.Dict, args wamp.List,
 	})
 }
 
+// runOutput is one range over the iterator that outputSeq returns, whose
+// loop body is yieldFn: it makes the call, yields each progressive result,
+// then the outcome.
 func (b *binding) runOutput(ctx context.Context, opts wamp.Dict, args wamp.List, in []reflect.Value, yieldFn reflect.Value) {
-	elemType := b.output.typ
-	yield := func(v reflect.Value, err error) bool {
-		if !v.IsValid() {
-			v = reflect.Zero(elemType)
-		}
-		e := reflect.New(errorType).Elem()
-		if err != nil {
-			e.Set(reflect.ValueOf(err))
-		}
-		return yieldFn.Call([]reflect.Value{v, e})[0].Bool()
-	}
-	decode := func(src any, what string) (reflect.Value, error) {
-		v := reflect.New(elemType).Elem()
-		if err := b.output.fn(src, v, 0); err != nil {
-			return reflect.Value{}, fmt.Errorf("wampfn: call %s: %w", b.procedure, asResultError(err, what))
-		}
-		return v, nil
-	}
-
+	o := &outputRun{b: b, yieldFn: yieldFn}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make(chan *wamp.Result, 16)
-	var res *wamp.Result
-	var callErr error
-	done := make(chan struct{})
+	defer cancel() // also when the loop stops early: the call is cancelled
+	call := b.startOutputCall(ctx, opts, args, in)
+	if !o.progressive(call.results) {
+		return
+	}
+	<-call.done
+	if call.err != nil {
+		var se *streamError
+		if errors.As(call.err, &se) {
+			o.yield(reflect.Value{}, se.err)
+			return
+		}
+		o.yield(reflect.Value{}, b.callError(ctx, call.err))
+		return
+	}
+	o.final(call.res)
+}
+
+// An outputCall is the call that an output iterator's range makes, on a
+// goroutine of its own.
+type outputCall struct {
+	results chan *wamp.Result // the progressive results; closed when the call has returned
+	done    chan struct{}     // closed when the call has returned
+	res     *wamp.Result      // written before done is closed
+	err     error             // written before done is closed
+}
+
+// startOutputCall starts the call of an output iterator.
+func (b *binding) startOutputCall(ctx context.Context, opts wamp.Dict, args wamp.List, in []reflect.Value) *outputCall {
+	call := &outputCall{results: make(chan *wamp.Result, 16), done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		defer close(results) // the progress handler is not called after the call returns
+		defer close(call.done)
+		defer close(call.results) // the progress handler is not called after the call returns
 		onProgress := func(r *wamp.Result) {
 			select {
-			case results <- r:
+			case call.results <- r:
 			case <-ctx.Done():
 			}
 		}
 		if b.input >= 0 {
-			res, callErr = b.callStream(ctx, opts, in[b.input], onProgress)
+			call.res, call.err = b.callStream(ctx, opts, in[b.input], onProgress)
 		} else {
-			res, callErr = b.c.Call(ctx, b.procedure, opts, args, nil, onProgress)
+			call.res, call.err = b.c.Call(ctx, b.procedure, opts, args, nil, onProgress)
 		}
 	}()
+	return call
+}
+
+// An outputRun yields an output iterator's elements to its range loop.
+type outputRun struct {
+	b       *binding
+	yieldFn reflect.Value // the loop body: func(T, error) bool
+}
+
+// yield calls the loop body with v (T's zero value when invalid) and err,
+// and reports whether the loop goes on.
+func (o *outputRun) yield(v reflect.Value, err error) bool {
+	if !v.IsValid() {
+		v = reflect.Zero(o.b.output.typ)
+	}
+	e := reflect.New(errorType).Elem()
+	if err != nil {
+		e.Set(reflect.ValueOf(err))
+	}
+	return o.yieldFn.Call([]reflect.Value{v, e})[0].Bool()
+}
+
+// decode decodes src, what ("progressive result 3") as T.
+func (o *outputRun) decode(src any, what string) (reflect.Value, error) {
+	v := reflect.New(o.b.output.typ).Elem()
+	if err := o.b.output.fn(src, v, 0); err != nil {
+		return reflect.Value{}, fmt.Errorf("wampfn: call %s: %w", o.b.procedure, asResultError(err, what))
+	}
+	return v, nil
+}
+
+// progressive yields each progressive result, and reports whether the
+// loop goes on: false when it stopped, or after the error of a result
+// that does not decode.
+func (o *outputRun) progressive(results <-chan *wamp.Result) bool {
 	n := 0
 	for r := range results {
 		what := "progressive result " + strconv.Itoa(n)
 		n++
 		if len(r.Arguments) != 1 {
-			yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: %s: want one value, got %d", b.procedure, what, len(r.Arguments)))
-			return // cancel, by the deferred call
+			o.yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: %s: want one value, got %d", o.b.procedure, what, len(r.Arguments)))
+			return false
 		}
-		v, err := decode(r.Arguments[0], what)
+		v, err := o.decode(r.Arguments[0], what)
 		if err != nil {
-			yield(reflect.Value{}, err)
-			return
+			o.yield(reflect.Value{}, err)
+			return false
 		}
-		if !yield(v, nil) {
-			return
+		if !o.yield(v, nil) {
+			return false
 		}
 	}
-	<-done
-	if callErr != nil {
-		var se *streamError
-		if errors.As(callErr, &se) {
-			yield(reflect.Value{}, se.err)
-			return
-		}
-		yield(reflect.Value{}, b.callError(ctx, callErr))
-		return
-	}
+	return true
+}
+
+// final yields what the final result carries: nothing when it is empty,
+// the elements of one list (a callee that did not stream), or else an
+// error.
+func (o *outputRun) final(res *wamp.Result) {
 	switch {
 	case len(res.Arguments) == 0:
 		return
 	case len(res.Arguments) == 1:
 		if l, ok := listOf(res.Arguments[0]); ok {
 			for i, x := range l {
-				v, err := decode(x, "result 0 element "+strconv.Itoa(i))
+				v, err := o.decode(x, "result 0 element "+strconv.Itoa(i))
 				if err != nil {
-					yield(reflect.Value{}, err)
+					o.yield(reflect.Value{}, err)
 					return
 				}
-				if !yield(v, nil) {
+				if !o.yield(v, nil) {
 					return
 				}
 			}
 			return
 		}
 	}
-	yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: final result: want nothing, or one list of the elements, got %d values (%s)",
-		b.procedure, len(res.Arguments), describe(res.Arguments[0])))
+	o.yield(reflect.Value{}, fmt.Errorf("wampfn: call %s: final result: want nothing, or one list of the elements, got %d values (%s)",
+		o.b.procedure, len(res.Arguments), describe(res.Arguments[0])))
 }
