@@ -434,8 +434,8 @@ func (ss *structSetter) set(keys []string, src any, p unsafe.Pointer) bool {
 		return false
 	}
 	n := 0
-	// Bit i: fields[i] had a key, for i < 64; the zeroing below looks
-	// the fields after the 64th up again.
+	// Bit i: fields[i] had a key, for i < 64; zeroMissing looks the
+	// fields after the 64th up again.
 	var seen uint64
 	for i := range fields {
 		f := &fields[i]
@@ -449,52 +449,20 @@ func (ss *structSetter) set(keys []string, src any, p unsafe.Pointer) bool {
 		q := unsafe.Add(p, f.offset)
 		switch f.op {
 		case inlineString:
-			s, ok := v.(string)
-			if !ok || isJSONBytes(s) {
-				return false
-			}
-			*(*string)(q) = s
+			ok = storeString(v, q)
 		case inlineBool:
-			b, ok := v.(bool)
-			if !ok {
-				return false
-			}
-			*(*bool)(q) = b
+			ok = storeBool(v, q)
 		case inlineInt:
-			switch x := v.(type) {
-			case int64:
-				if int64(int(x)) != x {
-					return false
-				}
-				*(*int)(q) = int(x)
-			case int:
-				*(*int)(q) = x
-			default:
-				if !f.set(v, q) {
-					return false
-				}
-			}
+			ok = storeInt(v, q) || f.set(v, q)
 		case inlineInt64:
-			switch x := v.(type) {
-			case int64:
-				*(*int64)(q) = x
-			case int:
-				*(*int64)(q) = int64(x)
-			default:
-				if !f.set(v, q) {
-					return false
-				}
-			}
+			ok = storeInt64(v, q) || f.set(v, q)
 		case inlineFloat64:
-			if x, ok := v.(float64); ok {
-				*(*float64)(q) = x
-			} else if !f.set(v, q) {
-				return false
-			}
+			ok = storeFloat64(v, q) || f.set(v, q)
 		default:
-			if !f.set(v, q) {
-				return false
-			}
+			ok = f.set(v, q)
+		}
+		if !ok {
+			return false
 		}
 		n++
 	}
@@ -502,17 +470,79 @@ func (ss *structSetter) set(keys []string, src any, p unsafe.Pointer) bool {
 		return false
 	}
 	if n < len(fields) {
-		for i := range fields {
-			f := &fields[i]
-			if i < 64 && seen&(1<<i) != 0 || i >= 64 && hasKey(d, keys[i]) {
-				continue
-			}
-			if q := unsafe.Add(p, f.offset); !isZeroMemory(q, f.typ.Size()) {
-				reflect.NewAt(f.typ, q).Elem().SetZero()
-			}
-		}
+		ss.zeroMissing(keys, d, p, seen)
 	}
 	return true
+}
+
+// The inline stores of structSetter.set, one per fieldOp: each stores the
+// kinds the transports deliver for its field type most often, exactly as
+// the type's setFunc takes them, and reports whether it did; set leaves
+// the others to the setFunc (but for strings and bools, whose setFuncs
+// take nothing else).
+
+func storeString(v any, q unsafe.Pointer) bool {
+	s, ok := v.(string)
+	if !ok || isJSONBytes(s) {
+		return false
+	}
+	*(*string)(q) = s
+	return true
+}
+
+func storeBool(v any, q unsafe.Pointer) bool {
+	b, ok := v.(bool)
+	if ok {
+		*(*bool)(q) = b
+	}
+	return ok
+}
+
+func storeInt(v any, q unsafe.Pointer) bool {
+	if x, ok := v.(int64); ok && int64(int(x)) == x {
+		*(*int)(q) = int(x)
+		return true
+	}
+	if x, ok := v.(int); ok {
+		*(*int)(q) = x
+		return true
+	}
+	return false
+}
+
+func storeInt64(v any, q unsafe.Pointer) bool {
+	if x, ok := v.(int64); ok {
+		*(*int64)(q) = x
+		return true
+	}
+	if x, ok := v.(int); ok {
+		*(*int64)(q) = int64(x)
+		return true
+	}
+	return false
+}
+
+func storeFloat64(v any, q unsafe.Pointer) bool {
+	x, ok := v.(float64)
+	if ok {
+		*(*float64)(q) = x
+	}
+	return ok
+}
+
+// zeroMissing sets the fields of the struct at p that d, the dict set
+// took, has no key for to their zero value; seen has bit i set for the
+// fields among the first 64 that had one.
+func (ss *structSetter) zeroMissing(keys []string, d wamp.Dict, p unsafe.Pointer, seen uint64) {
+	for i := range ss.fields {
+		f := &ss.fields[i]
+		if i < 64 && seen&(1<<i) != 0 || i >= 64 && hasKey(d, keys[i]) {
+			continue
+		}
+		if q := unsafe.Add(p, f.offset); !isZeroMemory(q, f.typ.Size()) {
+			reflect.NewAt(f.typ, q).Elem().SetZero()
+		}
+	}
 }
 
 // isZeroMemory reports whether the size bytes at p are all zero, as every
