@@ -135,7 +135,7 @@ func BindAll(c *client.Client, prefix string, structPtr any, opts ...CallOption)
 		if err != nil {
 			return err
 		}
-		fields = append(fields, field{i, b})
+		fields = append(fields, field{index: i, b: b})
 	}
 	for _, f := range fields {
 		v.Field(f.index).Set(f.b.makeFunc())
@@ -617,7 +617,7 @@ func (e *resultError) Unwrap() error { return e.ae.Err }
 func asResultError(err error, what string) error {
 	var ae *ArgumentError
 	if errors.As(err, &ae) {
-		return &resultError{what, ae}
+		return &resultError{what: what, ae: ae}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

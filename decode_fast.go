@@ -388,7 +388,7 @@ func newStructSetter(sp *structPlan) *structSetter {
 		index:  make(map[string]int, len(sp.fields)),
 	}
 	for i, f := range sp.fields {
-		ss.fields[i] = setField{f.offset, fieldOpOf(f.dec.typ), f.set, f.dec.typ}
+		ss.fields[i] = setField{offset: f.offset, op: fieldOpOf(f.dec.typ), set: f.set, typ: f.dec.typ}
 		ss.names[i] = f.name
 		ss.index[f.name] = i
 	}

@@ -63,7 +63,7 @@ func describeEncodeError(what string, err error) string {
 // encodeFailure returns the error "what at path: msg" for err, an error
 // from an encoder, wrapping err.
 func encodeFailure(what string, err error) error {
-	return &messageError{describeEncodeError(what, err), err}
+	return &messageError{msg: describeEncodeError(what, err), err: err}
 }
 
 // messageError is an error with its own message that wraps another.

@@ -200,7 +200,7 @@ func errorResult(err error, name string) client.InvokeResult {
 	switch {
 	case o.werr != nil:
 		var eerr error
-		if res.Args, res.Kwargs, eerr = (Result{o.werr.Args, o.werr.Kwargs}).encode(); eerr != nil {
+		if res.Args, res.Kwargs, eerr = (Result{Args: o.werr.Args, Kwargs: o.werr.Kwargs}).encode(); eerr != nil {
 			return client.InvokeResult{Err: ErrRuntimeError, Args: wamp.List{describeEncodeError("error arguments", eerr)}}
 		}
 	case o.aerr != nil:

@@ -355,7 +355,7 @@ func (s *Service) connect(ctx context.Context) (*conn, error) {
 			cn.close()
 			return nil, fmt.Errorf("wampfn: %s: %w", p.what(), err)
 		}
-		cn.queue(&refusedError{p.name, err})
+		cn.queue(&refusedError{procedure: p.name, err: err})
 		cancel := make(chan struct{})
 		cn.retrying[p.name] = cancel
 		cn.retries.Add(1)
@@ -416,7 +416,7 @@ func (s *Service) retry(ctx context.Context, cn *conn, p *procedure, cancel <-ch
 			cn.fail(fmt.Errorf("wampfn: %s: %w", p.what(), err))
 			return
 		}
-		cn.queue(&refusedError{p.name, err})
+		cn.queue(&refusedError{procedure: p.name, err: err})
 	}
 }
 

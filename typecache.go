@@ -121,7 +121,7 @@ func structFields(t reflect.Type) ([]structField, error) {
 		index []int
 	}
 	var fields []structField
-	next := []level{{t, nil}}
+	next := []level{{typ: t}}
 	var count, nextCount map[reflect.Type]int
 	visited := map[reflect.Type]bool{}
 	for len(next) > 0 {
@@ -193,7 +193,7 @@ func structFields(t reflect.Type) ([]structField, error) {
 				}
 				nextCount[ft]++
 				if nextCount[ft] == 1 {
-					next = append(next, level{ft, index})
+					next = append(next, level{typ: ft, index: index})
 				}
 			}
 		}
