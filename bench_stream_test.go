@@ -17,7 +17,7 @@ import (
 
 // benchInputLen is the number of values per input-stream call. The
 // router's queues are sized for it: a caller sending as fast as it can
-// overflows nexus's default 64 (see the README's Streams section).
+// overflows nexus's default 64 (see docs/streams.md).
 const benchInputLen = 1000
 
 // BenchmarkInputStream: one call whose caller streams benchInputLen ints,

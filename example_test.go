@@ -8,11 +8,14 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"slices"
+	"testing"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // longop is the procedure of Autobahn's progressive results example.
@@ -195,4 +198,26 @@ func ExampleWithInterceptors() {
 	// result: 42
 	// level=WARN msg="wamp call" procedure=com.myapp.double outcome=wamp.error.invalid_argument error="argument 0: cannot use string \"x\" as int"
 	// error: wamp.error.invalid_argument [argument 0: cannot use string "x" as int]
+}
+
+// TestLongop is the README's quick-start test, as written there.
+func TestLongop(t *testing.T) {
+	r := wampfntest.NewRouter(t) // realm "realm1", in-process and on a loopback WebSocket
+	callee := r.Connect(t, wampfntest.InProcess)
+	if err := wampfn.Register(callee, "com.myapp.longop", longop, wampfn.WithParamNames("n")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range wampfntest.Transports { // InProcess, JSON, MsgPack, CBOR
+		t.Run(tr.String(), func(t *testing.T) {
+			var call func(ctx context.Context, n int, progress func(int)) (int, error)
+			if err := wampfn.Bind(r.Connect(t, tr), "com.myapp.longop", &call); err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			n, err := call(t.Context(), 2, func(i int) { got = append(got, i) })
+			if err != nil || n != 2 || !slices.Equal(got, []int{0, 1}) {
+				t.Fatalf("longop(2) = %d, %v with progress %v; want 2, nil with [0 1]", n, err, got)
+			}
+		})
+	}
 }

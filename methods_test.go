@@ -234,7 +234,7 @@ func TestBindStrict(t *testing.T) {
 				err := errors.Join(sink.Send(point{X: 1, Y: 2}), sink.Send(wamp.Dict{"x": 3, "label": "l"}), sink.Send(wamp.Dict{"x": "bad"}))
 				// Still running when the caller cancels: a CANCEL for a
 				// call that has just completed makes nexus's Client.Call
-				// wait for its ResponseTimeout (see the README).
+				// wait for its ResponseTimeout (see docs/nexus.md).
 				<-ctx.Done()
 				return err
 			}))

@@ -12,7 +12,7 @@ import (
 )
 
 // What wampfn relies on in nexus v3.3.0 and the Go runtime beyond their
-// APIs (see the README's list of nexus workarounds): each test here fails
+// APIs (see docs/nexus.md, the list of nexus workarounds): each test here fails
 // the day that changes, instead of a workaround turning itself off.
 
 // sessionSend reaches the channel on which a client's session sends to
@@ -76,7 +76,7 @@ func TestSendOnClosedRecognised(t *testing.T) {
 // magnitude as a uint64, then fails to make it an int64): the message is
 // dropped (logged) and a call carrying one is never answered. wampfn
 // cannot change what the router's serializer writes; the random-type test
-// keeps such floats off its JSON runs (nexusJSONDrops), and the README
+// keeps such floats off its JSON runs (nexusJSONDrops), and docs/nexus.md
 // names the limit. This test fails the day nexus reads them: then drop
 // both.
 func TestNexusJSONDropsNegativeWholeFloats(t *testing.T) {
@@ -87,7 +87,7 @@ func TestNexusJSONDropsNegativeWholeFloats(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, strings.ContainsAny(string(b), ".eE"), "%v is written as an integer: %s", f, b)
 		_, err = s.Deserialize(b)
-		require.Error(t, err, "nexus's JSON serializer now reads %s: drop nexusJSONDrops and the README's note", b)
+		require.Error(t, err, "nexus's JSON serializer now reads %s: drop nexusJSONDrops and docs/nexus.md's note", b)
 	}
 	// It reads the others: in int64's range, beyond uint64's (as a
 	// float), positive ones; from 1e21 on it writes an exponent.

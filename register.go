@@ -19,7 +19,7 @@ import (
 // ErrSignature that names the procedure, the parameter and its type, and
 // registers nothing. A procedure URI that no router accepts (empty, an
 // empty component, white space or "#", the reserved prefix "wamp.") is
-// refused before the router is asked; see the README for the rules. An
+// refused before the router is asked ([Service.Register] has the rules). An
 // error from the router is returned wrapped.
 func Register(c *client.Client, procedure string, fn any, opts ...Option) error {
 	p, err := newProcedure(procedure, fn, opts)

@@ -338,8 +338,8 @@ func TestServiceGracefulShutdown(t *testing.T) {
 	// The procedures are unregistered concurrently: finish may still be
 	// on its way out (a call arriving in the instant between nexus's
 	// client dropping its handler and the router's UNREGISTERED gets
-	// nexus's invalid_argument "client has no handler"; see the README's
-	// known nexus limits).
+	// nexus's invalid_argument "client has no handler"; see docs/nexus.md,
+	// the known nexus limits).
 	require.Eventually(t, func() bool {
 		_, err = caller.Call(context.Background(), "test.shutdown.finish", nil, wamp.List{"c"}, nil, nil)
 		var rpcErr client.RPCError

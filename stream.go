@@ -61,8 +61,9 @@ var (
 //
 // The function starts on the first chunk and runs while the others
 // arrive. It may return before the stream ends; its result is the call's
-// result, and goes out when the next chunk arrives (nexus lets a callee
-// answer only then); later chunks are dropped.
+// result, and goes out with the caller's final chunk (after an answer,
+// the nexus router would take the caller's next chunk for a new call);
+// the chunks in between are dropped.
 //
 // Recv may be called from several goroutines, but each value goes to one
 // of them; values are received in the order the caller sent them.
