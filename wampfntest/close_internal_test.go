@@ -139,10 +139,10 @@ func (tb *recordingTB) errors() []string {
 // Without a negative check, a typo in a Transport would pass silently.
 func TestTransportSerialization(t *testing.T) {
 	for _, tr := range Transports {
-		_, ok := tr.serialization()
+		_, ok := tr.Serialization()
 		assert.Equal(t, tr != InProcess, ok, tr.String())
 	}
-	_, ok := Transport("tcp").serialization()
+	_, ok := Transport("tcp").Serialization()
 	assert.False(t, ok)
 }
 

@@ -114,7 +114,7 @@ func (r *Router) clientConfig(tr Transport, opts []ConnectOption) client.Config 
 			fn(&cfg)
 		}
 	}
-	if s, ok := tr.serialization(); ok {
+	if s, ok := tr.Serialization(); ok {
 		cfg.Serialization = s
 	}
 	return cfg

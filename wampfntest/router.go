@@ -268,7 +268,7 @@ func (r *Router) connect(ctx context.Context, tr Transport, opts []ConnectOption
 		}
 		c, err = client.ConnectLocal(r.nexus, cfg)
 	} else {
-		if _, ok := tr.serialization(); !ok {
+		if _, ok := tr.Serialization(); !ok {
 			return nil, fmt.Errorf("unknown transport %q", string(tr))
 		}
 		c, err = client.ConnectNet(ctx, r.url, cfg)

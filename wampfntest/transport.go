@@ -40,9 +40,10 @@ var Transports = []Transport{InProcess, JSON, MsgPack, CBOR}
 // "cbor".
 func (tr Transport) String() string { return string(tr) }
 
-// serialization returns the serializer of a WebSocket transport; ok is
+// Serialization returns the serializer of a WebSocket transport, for a
+// peer that dials the router's URL by itself (a raw WAMP peer); ok is
 // false for InProcess and for an unknown Transport.
-func (tr Transport) serialization() (s serialize.Serialization, ok bool) {
+func (tr Transport) Serialization() (s serialize.Serialization, ok bool) {
 	switch tr {
 	case JSON:
 		return serialize.JSON, true
