@@ -46,6 +46,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // bulkTransports are the transports of the bulk benchmarks.
@@ -289,8 +290,8 @@ var bulkParams = []bulkParam{
 
 // newBulkPair is newBenchPair on any of the test transports (JSON too).
 func newBulkPair(b *testing.B, transport string) *benchPair {
-	tr := newTestRouter(b, 0)
-	return &benchPair{caller: tr.connect(b, transport), callee: tr.connect(b, transport)}
+	tr := wampfntest.NewRouter(b)
+	return &benchPair{caller: tr.Connect(b, wampfntest.Transport(transport)), callee: tr.Connect(b, wampfntest.Transport(transport))}
 }
 
 // perUnit is what benchRunPair takes for n elements in unit.

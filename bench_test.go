@@ -28,10 +28,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"reflect"
 	"runtime"
@@ -40,12 +36,10 @@ import (
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/wampfn/wampfn/wampfntest"
 )
-
-const benchRealm = "wampfn.bench"
 
 // benchTransports are the transports every end-to-end pair runs on.
 var benchTransports = []string{"inproc", "msgpack"}
@@ -67,42 +61,10 @@ func newBenchPair(b *testing.B, transport string) *benchPair {
 // messages in flight; 0 keeps nexus's default, 64.
 func newBenchPairQueue(b *testing.B, transport string, queue int) *benchPair {
 	b.Helper()
-	logger := log.New(io.Discard, "", 0)
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: benchRealm, AnonymousAuth: true}},
-	}, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(r.Close)
-	connect := func() *client.Client {
-		cfg := client.Config{Realm: benchRealm, Logger: logger, LocalQueueSize: queue}
-		var c *client.Client
-		switch transport {
-		case "inproc":
-			c, err = client.ConnectLocal(r, cfg)
-		case "msgpack":
-			ln, lerr := net.Listen("tcp", "127.0.0.1:0")
-			if lerr != nil {
-				b.Fatal(lerr)
-			}
-			ws := router.NewWebsocketServer(r)
-			ws.OutQueueSize = queue
-			srv := &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second}
-			go srv.Serve(ln)
-			b.Cleanup(func() { srv.Close() })
-			cfg.Serialization = serialize.MSGPACK
-			c, err = client.ConnectNet(context.Background(), "ws://"+ln.Addr().String()+"/", cfg)
-		default:
-			b.Fatalf("unknown transport %q", transport)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		return c
-	}
-	return &benchPair{caller: connect(), callee: connect()}
+	r := wampfntest.NewRouter(b, wampfntest.WithOutQueueSize(queue))
+	local := wampfntest.WithClientConfig(func(cfg *client.Config) { cfg.LocalQueueSize = queue })
+	tr := wampfntest.Transport(transport)
+	return &benchPair{caller: r.Connect(b, tr, local), callee: r.Connect(b, tr, local)}
 }
 
 // register registers the hand-written handler as proc+".nexus" and fn

@@ -11,6 +11,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 	"go.uber.org/goleak"
 )
 
@@ -61,18 +62,18 @@ type wireCaller struct {
 
 // dialWire joins the test realm as a caller over via ("inproc", "json",
 // "msgpack" or "cbor"); it leaves at test cleanup.
-func dialWire(t testing.TB, tr *testRouter, via string) *wireCaller {
+func dialWire(t testing.TB, tr *wampfntest.Router, via wampfntest.Transport) *wireCaller {
 	t.Helper()
 	var peer wamp.Peer
-	if via == "inproc" {
+	if via == wampfntest.InProcess {
 		local, routerSide := transport.LinkedPeers()
-		go tr.r.Attach(routerSide)
+		go tr.Nexus().Attach(routerSide)
 		peer = local
 	} else {
-		ser, ok := serializations[via]
+		ser, ok := via.Serialization()
 		require.True(t, ok, "unknown transport %q", via)
 		var err error
-		peer, err = transport.ConnectWebsocketPeer(t.Context(), tr.wsURL, ser, nil, quietLogger, nil)
+		peer, err = transport.ConnectWebsocketPeer(t.Context(), tr.URL(), ser, nil, quietLogger, nil)
 		require.NoError(t, err)
 	}
 	features := wamp.Dict{"call_canceling": true, "progressive_call_results": true, "call_timeout": true,
@@ -373,10 +374,10 @@ var cancelCases = []cancelCase{
 func TestCancelWire(t *testing.T) {
 	for _, tc := range cancelCases {
 		for _, via := range transports {
-			t.Run(tc.name+"/"+via, func(t *testing.T) {
+			t.Run(tc.name+"/"+via.String(), func(t *testing.T) {
 				leakCheck(t)
-				tr := newTestRouter(t, 0)
-				callee := tr.connect(t, via)
+				tr := wampfntest.NewRouter(t)
+				callee := tr.Connect(t, via)
 				probe := newCancelProbe(50 * time.Millisecond)
 				const proc = "wampfn.test.cancel"
 				require.NoError(t, Register(callee, proc, probe.fn, WithRegisterOptions(tc.registerOpts)))
@@ -422,14 +423,14 @@ func TestCancelWire(t *testing.T) {
 func TestCancelNexusCaller(t *testing.T) {
 	for _, tc := range cancelCases {
 		for _, via := range transports {
-			t.Run(tc.name+"/"+via, func(t *testing.T) {
+			t.Run(tc.name+"/"+via.String(), func(t *testing.T) {
 				leakCheck(t)
-				tr := newTestRouter(t, 0)
-				callee := tr.connect(t, via)
+				tr := wampfntest.NewRouter(t)
+				callee := tr.Connect(t, via)
 				probe := newCancelProbe(50 * time.Millisecond)
 				const proc = "wampfn.test.cancel"
 				require.NoError(t, Register(callee, proc, probe.fn, WithRegisterOptions(tc.registerOpts)))
-				caller := tr.connect(t, via)
+				caller := tr.Connect(t, via)
 				if tc.cancelMode != "" && tc.cancelMode != "leave" {
 					require.NoError(t, caller.SetCallCancelMode(tc.cancelMode))
 				}
@@ -498,11 +499,11 @@ func TestCancelDiscardsPromptReturn(t *testing.T) {
 		{name: "timeout forwarded", registerOpts: wamp.Dict{wamp.OptForwardTimeout: true}, callOpts: wamp.Dict{wamp.OptTimeout: 20}, rounds: 40},
 	}
 	for _, tc := range cases {
-		for _, via := range []string{"inproc", "json"} {
-			t.Run(tc.name+"/"+via, func(t *testing.T) {
+		for _, via := range []wampfntest.Transport{wampfntest.InProcess, wampfntest.JSON} {
+			t.Run(tc.name+"/"+via.String(), func(t *testing.T) {
 				leakCheck(t)
-				tr := newTestRouter(t, 0)
-				callee := tr.connect(t, via)
+				tr := wampfntest.NewRouter(t)
+				callee := tr.Connect(t, via)
 				// started has a token for each run, whether or not its Send
 				// succeeded: with a 20 ms timeout, a slow start may find the
 				// call timed out already, and the caller then gets the

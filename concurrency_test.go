@@ -9,6 +9,7 @@ import (
 
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // waiting returns how many calls wait for a slot.
@@ -22,11 +23,11 @@ func (l *limiter) waiting() int {
 // a waiting call whose caller cancels leaves the queue at once.
 func TestConcurrencyLimit(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 
 			var mu sync.Mutex
 			var started []int
@@ -122,8 +123,8 @@ func TestConcurrencyLimit(t *testing.T) {
 		})
 	}
 	t.Run("n below 1", func(t *testing.T) {
-		tr := newTestRouter(t, 0)
-		c := tr.connect(t, "inproc")
+		tr := wampfntest.NewRouter(t)
+		c := tr.Connect(t, wampfntest.InProcess)
 		for _, n := range []int{0, -1} {
 			err := Register(c, "test.limited.bad", func() {}, WithConcurrency(n))
 			require.EqualError(t, err, fmt.Sprintf("wampfn: register test.limited.bad: WithConcurrency(%d): want at least 1", n))

@@ -14,6 +14,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Tests of the fast paths of decoding and encoding (setFunc, getFunc):
@@ -434,15 +435,15 @@ func TestBulkErrorsNameTheElement(t *testing.T) {
 			wamp.Dict{"a": bulkRecDict(bulkRecAt(1)), "b": wamp.Dict{"count": uint64(math.MaxUint64)}},
 			`^argument 0 \(recs\) at b\.count: cannot use uint64 18446744073709551615 as int: out of range$`, 0},
 	}
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
 	for i, tt := range tests {
 		require.NoError(t, Register(callee, fmt.Sprintf("test.bulk.%d", i), tt.fn, WithParamNames("recs")))
 	}
 	for _, transport := range transports {
-		caller := tr.connect(t, transport)
+		caller := tr.Connect(t, transport)
 		for i, tt := range tests {
-			t.Run(transport+"/"+tt.name, func(t *testing.T) {
+			t.Run(transport.String()+"/"+tt.name, func(t *testing.T) {
 				res, err := caller.Call(t.Context(), fmt.Sprintf("test.bulk.%d", i), nil, wamp.List{tt.arg}, nil, nil)
 				if tt.wantErr == "" {
 					require.NoError(t, err)
@@ -523,12 +524,12 @@ func TestWideStructMapEntriesDoNotLeak(t *testing.T) {
 	// The function hands back what it decoded, as a dict of dicts.
 	echo := reflect.MakeFunc(reflect.FuncOf([]reflect.Type{mapType}, []reflect.Type{mapType}, false),
 		func(in []reflect.Value) []reflect.Value { return in })
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
 	require.NoError(t, Register(callee, "test.wide.map", echo.Interface()))
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			caller := tr.Connect(t, transport)
 			for round := range 20 {
 				res, err := caller.Call(t.Context(), "test.wide.map", nil, wamp.List{arg}, nil, nil)
 				require.NoError(t, err)

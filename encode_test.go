@@ -15,6 +15,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Interface-typed values (any, error, an interface a value is served
@@ -87,10 +88,10 @@ func directFunc(v any) any {
 
 func TestInterfaceValues(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			call := func(t *testing.T, proc string, args ...any) (*wamp.Result, []*wamp.Result) {
 				t.Helper()
 				var mu sync.Mutex
@@ -201,15 +202,15 @@ func argsOf(rs []*wamp.Result) []wamp.List {
 // the call is answered.
 func TestSendPanicInGoroutine(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
+			tr := wampfntest.NewRouter(t)
 			var logMu sync.Mutex
 			var logged strings.Builder
-			callee, err := client.ConnectLocal(tr.r, client.Config{Realm: testRealm, Logger: lockedLogger{&logMu, &logged}})
-			require.NoError(t, err)
-			t.Cleanup(func() { callee.Close() })
-			caller := tr.connect(t, transport)
+			callee := tr.Connect(t, wampfntest.InProcess, wampfntest.WithClientConfig(func(cfg *client.Config) {
+				cfg.Logger = lockedLogger{&logMu, &logged}
+			}))
+			caller := tr.Connect(t, transport)
 			sendErr := make(chan error, 1)
 			require.NoError(t, Register(callee, "test.panicky", func(sink ProgressSink[any]) string {
 				done := make(chan struct{})
@@ -255,10 +256,10 @@ func TestNonFiniteFloats(t *testing.T) {
 		{"in Result.Kwargs", func() Result { return Result{Kwargs: wamp.Dict{"v": nan}} }, "result at v: cannot send float64 NaN"},
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			for i, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					proc := fmt.Sprintf("test.nonfinite.%d", i)

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Every message of this package's errors starts with "wampfn:", once:
 // a wrapper adds the prefix, so what it wraps must not carry another.
 func TestErrorMessagesHaveOnePrefix(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
 
 	// A Service whose shutdown has begun: Run's ctx was done before it
 	// connected.
@@ -26,7 +27,7 @@ func TestErrorMessagesHaveOnePrefix(t *testing.T) {
 	var bound func() error
 	var sink ProgressSink[int]
 	require.NoError(t, Register(c, "test.prefix.sink", func(s ProgressSink[int]) { sink = s }))
-	_, err := tr.connect(t, "inproc").Call(t.Context(), "test.prefix.sink", nil, nil, nil, nil)
+	_, err := tr.Connect(t, wampfntest.InProcess).Call(t.Context(), "test.prefix.sink", nil, nil, nil, nil)
 	require.NoError(t, err)
 
 	for _, tc := range []struct {

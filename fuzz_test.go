@@ -17,6 +17,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Hostile input: FuzzDecode feeds WAMP values built from the fuzzer's
@@ -455,11 +456,11 @@ func TestHostileArgumentsOverWire(t *testing.T) {
 		{"UnmarshalText panics", func(fuzzPanicky) {}, wamp.List{"boom"}, ErrRuntimeError},
 	}
 	for _, via := range transports {
-		t.Run(via, func(t *testing.T) {
+		t.Run(via.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, via)
-			caller := tr.connect(t, via)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, via)
+			caller := tr.Connect(t, via)
 			for i, tc := range cases {
 				proc := fmt.Sprintf("wampfn.test.hostile.%d", i)
 				require.NoError(t, Register(callee, proc, tc.fn), tc.name)

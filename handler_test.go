@@ -17,6 +17,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Every test here registers real functions on a real nexus router and
@@ -213,10 +214,10 @@ func TestArguments(t *testing.T) {
 			check: func(t *testing.T, a wamp.List) { require.Equal(t, true, a[0]) }},
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			for i, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					proc := fmt.Sprintf("test.args.%d", i)
@@ -312,10 +313,10 @@ func TestResults(t *testing.T) {
 		}},
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			for i, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					proc := fmt.Sprintf("test.results.%d", i)
@@ -356,14 +357,14 @@ func TestErrors(t *testing.T) {
 		{"panic", func() int { panic("boom") }, ErrRuntimeError, wamp.List{"test.errors.6 failed: the callee recovered from a panic and logged it"}, nil},
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
 			var logged strings.Builder
 			var logMu sync.Mutex
-			callee, err := client.ConnectLocal(tr.r, client.Config{Realm: testRealm, Logger: lockedLogger{&logMu, &logged}})
-			require.NoError(t, err)
-			t.Cleanup(func() { callee.Close() })
-			caller := tr.connect(t, transport)
+			callee := tr.Connect(t, wampfntest.InProcess, wampfntest.WithClientConfig(func(cfg *client.Config) {
+				cfg.Logger = lockedLogger{&logMu, &logged}
+			}))
+			caller := tr.Connect(t, transport)
 			for i, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					proc := fmt.Sprintf("test.errors.%d", i)
@@ -393,7 +394,7 @@ func TestErrors(t *testing.T) {
 			require.Contains(t, log, "wampfn: panic in test.errors.6: boom")
 			require.Contains(t, log, "goroutine ")
 			require.NoError(t, Register(callee, "test.errors.after", func() int { return 1 }))
-			_, err = caller.Call(t.Context(), "test.errors.after", nil, nil, nil, nil)
+			_, err := caller.Call(t.Context(), "test.errors.after", nil, nil, nil, nil)
 			require.NoError(t, err)
 		})
 	}
@@ -425,8 +426,8 @@ type (
 )
 
 func TestRegisterRejects(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
 	tests := []struct {
 		name string
 		fn   any
@@ -481,9 +482,9 @@ func TestRecursiveType(t *testing.T) {
 		V    int
 		Next *node
 	}
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	caller := tr.connect(t, "json")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	caller := tr.Connect(t, wampfntest.JSON)
 	require.NoError(t, Register(callee, "test.list", func(n *node) (int, *node) {
 		sum := 0
 		for ; n != nil; n = n.Next {
@@ -509,9 +510,9 @@ func TestRecursiveType(t *testing.T) {
 }
 
 func TestDetails(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	caller := tr.connect(t, "msgpack")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	caller := tr.Connect(t, wampfntest.MsgPack)
 	got := make(chan Details, 1)
 	fn := func(d Details, ctx context.Context) bool {
 		got <- d
@@ -566,8 +567,8 @@ func TestTimeoutDetail(t *testing.T) {
 // Register refuses, before asking the router, a URI that no router
 // accepts; what only a strict router refuses is the router's to refuse.
 func TestRegisterURI(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
 	fn := func() int { return 1 }
 	for uri, want := range map[string]string{
 		"":            "wampfn: register: invalid procedure URI: empty",

@@ -14,13 +14,14 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Interceptors run against a real router, in-process and over a WebSocket
 // (JSON). What an interceptor sees is recorded and asserted on the test
 // goroutine: interceptors run on nexus's goroutines.
 
-var interceptorTransports = []string{"inproc", "json"}
+var interceptorTransports = []wampfntest.Transport{wampfntest.InProcess, wampfntest.JSON}
 
 // recorder collects what interceptors see, from any goroutine.
 type recorder struct {
@@ -68,11 +69,11 @@ func outcomeOf(err error) string {
 
 func TestInterceptorOrderAndOutcomes(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			rec := &recorder{}
 			fn := func(n int, sink ProgressSink[int]) (int, error) {
 				rec.add("fn %d", n)
@@ -139,10 +140,10 @@ func TestInterceptorOrderAndOutcomes(t *testing.T) {
 
 func TestInterceptorShortCircuitAndReplace(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			rec := &recorder{}
 			fn := func(n int) (int, error) {
 				rec.add("fn %d", n)
@@ -196,15 +197,15 @@ func TestInterceptorShortCircuitAndReplace(t *testing.T) {
 
 func TestInterceptorPanics(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
+			tr := wampfntest.NewRouter(t)
 			var logMu sync.Mutex
 			var logged strings.Builder
-			callee, err := client.ConnectLocal(tr.r, client.Config{Realm: testRealm, Logger: lockedLogger{&logMu, &logged}})
-			require.NoError(t, err)
-			t.Cleanup(func() { callee.Close() })
-			caller := tr.connect(t, transport)
+			callee := tr.Connect(t, wampfntest.InProcess, wampfntest.WithClientConfig(func(cfg *client.Config) {
+				cfg.Logger = lockedLogger{&logMu, &logged}
+			}))
+			caller := tr.Connect(t, transport)
 			rec := &recorder{}
 			explode := func(next InvokeFunc) InvokeFunc {
 				return func(ctx context.Context, inv *Invocation) (Result, error) {
@@ -214,7 +215,7 @@ func TestInterceptorPanics(t *testing.T) {
 			ran := make(chan struct{}, 1)
 			require.NoError(t, Register(callee, "test.ic.panic", func() int { ran <- struct{}{}; return 1 },
 				WithInterceptors(rec.tracing("outer"), explode)))
-			_, err = caller.Call(t.Context(), "test.ic.panic", nil, nil, nil, nil)
+			_, err := caller.Call(t.Context(), "test.ic.panic", nil, nil, nil, nil)
 			werr := callErr(t, err)
 			require.Equal(t, ErrRuntimeError, werr.Error)
 			require.Equal(t, wamp.List{"test.ic.panic failed: the callee recovered from a panic and logged it"}, werr.Arguments)
@@ -232,8 +233,8 @@ func TestInterceptorPanics(t *testing.T) {
 		})
 	}
 	t.Run("at Register", func(t *testing.T) {
-		tr := newTestRouter(t, 0)
-		c := tr.connect(t, "inproc")
+		tr := wampfntest.NewRouter(t)
+		c := tr.Connect(t, wampfntest.InProcess)
 		err := Register(c, "test.ic.bad", func() {}, WithInterceptors(func(InvokeFunc) InvokeFunc { panic("no") }))
 		require.EqualError(t, err, "wampfn: register test.ic.bad: interceptor 0: panicked when given its next InvokeFunc: no")
 		err = Register(c, "test.ic.bad", func() {}, WithInterceptors(nil))
@@ -249,11 +250,11 @@ func TestInterceptorPanics(t *testing.T) {
 // gets wamp.error.canceled.
 func TestInterceptorSeesCancellation(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			rec := &recorder{}
 			started := make(chan struct{}, 1)
@@ -281,9 +282,9 @@ func TestInterceptorSeesCancellation(t *testing.T) {
 // Invocation carries the called URI of a prefix registration and the
 // caller's details.
 func TestInvocationFields(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	caller := tr.connect(t, "json")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	caller := tr.Connect(t, wampfntest.JSON)
 	got := make(chan Invocation, 1)
 	record := func(next InvokeFunc) InvokeFunc {
 		return func(ctx context.Context, inv *Invocation) (Result, error) {
@@ -307,10 +308,10 @@ func TestInvocationFields(t *testing.T) {
 
 func TestRequireRoles(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			disclose := WithRegisterOptions(wamp.Dict{wamp.OptDiscloseCaller: true})
 			// The caller's role: "trusted" in-process, "anonymous" over
 			// the network (nexus's anonymous authentication).
@@ -383,10 +384,10 @@ func (h *slogRecorder) take() []map[string]string {
 
 func TestLogging(t *testing.T) {
 	for _, transport := range interceptorTransports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			h := &slogRecorder{}
 			fn := func(n int) (int, error) {
 				switch n {
@@ -516,9 +517,9 @@ func TestInterceptorCalledOncePerProcedure(t *testing.T) {
 	}
 
 	t.Run("Register, Handler, RegisterMethods", func(t *testing.T) {
-		tr := newTestRouter(t, 0)
-		callee := tr.connect(t, "inproc")
-		caller := tr.connect(t, "json")
+		tr := wampfntest.NewRouter(t)
+		callee := tr.Connect(t, wampfntest.InProcess)
+		caller := tr.Connect(t, wampfntest.JSON)
 		require.NoError(t, Register(callee, "test.ic.once", longop, WithInterceptors(counting("register"))))
 		require.Equal(t, 1, builds("register"))
 		h, err := Handler(callee, longop, WithInterceptors(counting("handler")))
@@ -541,20 +542,20 @@ func TestInterceptorCalledOncePerProcedure(t *testing.T) {
 
 	t.Run("a Service across connections", func(t *testing.T) {
 		noLeaks(t)
-		r1 := startWSRouter(t, "127.0.0.1:0", 0)
-		s := NewService(wsDial(r1.url()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(func(error) {}))
+		r1 := wampfntest.NewRouter(t)
+		s := NewService(wsDial(r1.URL()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(func(error) {}))
 		require.NoError(t, s.Register("test.ic.svc", longop, WithInterceptors(counting("service"))))
 		require.Equal(t, 1, builds("service"), "at Service.Register")
 		runService(t, s)
-		c1 := r1.caller(t)
+		c1 := r1.Connect(t, wampfntest.JSON)
 		callUntil(t, c1, "test.ic.svc", wamp.List{0}, 10*time.Second)
 		progress, n := progressCall(t, c1, "test.ic.svc")
 		require.Equal(t, []int64{0, 1, 2}, progress)
 		require.EqualValues(t, 3, n)
 
-		r1.stop()
-		r2 := startWSRouter(t, r1.addr, 0)
-		c2 := r2.caller(t)
+		r1.Close()
+		r2 := wampfntest.NewRouter(t, wampfntest.WithAddress(r1.Addr()))
+		c2 := r2.Connect(t, wampfntest.JSON)
 		callUntil(t, c2, "test.ic.svc", wamp.List{0}, 10*time.Second)
 		progress, n = progressCall(t, c2, "test.ic.svc")
 		require.Equal(t, []int64{0, 1, 2}, progress, "progress goes out on the new connection")
@@ -568,9 +569,9 @@ func TestInterceptorCalledOncePerProcedure(t *testing.T) {
 // another is an error the caller is told about.
 func TestInterceptorContext(t *testing.T) {
 	type key struct{}
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	caller := tr.connect(t, "json")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	caller := tr.Connect(t, wampfntest.JSON)
 	derived := func(next InvokeFunc) InvokeFunc {
 		return func(ctx context.Context, inv *Invocation) (Result, error) {
 			ctx, cancel := context.WithCancel(context.WithValue(ctx, key{}, "v"))

@@ -12,6 +12,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 	"go.uber.org/goleak"
 )
 
@@ -49,17 +50,10 @@ func loadSize(t *testing.T, env string, full, short int) int {
 	return full
 }
 
-// connectQueue is testRouter.connect with an in-process client's
-// router-to-client queue set to queue messages.
-func (tr *testRouter) connectQueue(t testing.TB, via string, queue int) *client.Client {
-	t.Helper()
-	if via != "inproc" {
-		return tr.connect(t, via)
-	}
-	c, err := client.ConnectLocal(tr.r, client.Config{Realm: testRealm, Logger: quietLogger, LocalQueueSize: queue})
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
+// localQueue sets an in-process client's router-to-client queue to queue
+// messages (a WebSocket client's is the router's WithOutQueueSize).
+func localQueue(queue int) wampfntest.ConnectOption {
+	return wampfntest.WithClientConfig(func(cfg *client.Config) { cfg.LocalQueueSize = queue })
 }
 
 func TestLoad(t *testing.T) {
@@ -78,15 +72,15 @@ func TestLoad(t *testing.T) {
 	}
 
 	for _, via := range transports {
-		t.Run(via, func(t *testing.T) {
+		t.Run(via.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, queue)
-			callee := tr.connectQueue(t, via, queue)
+			tr := wampfntest.NewRouter(t, wampfntest.WithOutQueueSize(queue))
+			callee := tr.Connect(t, via, localQueue(queue))
 			const proc = "wampfn.test.stream"
 			require.NoError(t, Register(callee, proc, stream))
 			callers := make([]*client.Client, loadCallers)
 			for i := range callers {
-				callers[i] = tr.connectQueue(t, via, queue)
+				callers[i] = tr.Connect(t, via, localQueue(queue))
 			}
 			warmGoroutines(6 * calls)
 			baseGoroutines := goleak.IgnoreCurrent()

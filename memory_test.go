@@ -3,8 +3,6 @@ package wampfn
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -14,9 +12,9 @@ import (
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // memStreamN is how many progressive results TestMemoryStreamBounded
@@ -74,17 +72,9 @@ func TestMemoryStreamBounded(t *testing.T) {
 		stallEvery    = 10_000           // the caller stalls every stallEvery results
 		stall         = 5 * time.Millisecond
 	)
-	logger := log.New(io.Discard, "", 0)
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: "wampfn.memtest", AnonymousAuth: true}},
-	}, logger)
-	require.NoError(t, err)
-	t.Cleanup(r.Close)
+	r := wampfntest.NewRouter(t)
 	connect := func(queue int) *client.Client {
-		c, err := client.ConnectLocal(r, client.Config{Realm: "wampfn.memtest", Logger: logger, LocalQueueSize: queue})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
+		return r.Connect(t, wampfntest.InProcess, wampfntest.WithClientConfig(func(cfg *client.Config) { cfg.LocalQueueSize = queue }))
 	}
 	callee, caller := connect(0), connect(callerQueue)
 
@@ -101,7 +91,7 @@ func TestMemoryStreamBounded(t *testing.T) {
 
 	// Warm up: the first call builds what every call shares (plans,
 	// the router's and clients' structures, goroutine stacks).
-	_, err = caller.Call(context.Background(), "wampfn.memtest.stream", nil, wamp.List{1000}, nil, func(*wamp.Result) {})
+	_, err := caller.Call(context.Background(), "wampfn.memtest.stream", nil, wamp.List{1000}, nil, func(*wamp.Result) {})
 	require.NoError(t, err)
 	sent.Store(0)
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 func TestSnakeCase(t *testing.T) {
@@ -110,11 +111,11 @@ func TestMethodsRoundTrip(t *testing.T) {
 		Meta: map[string]string{"k": "v"},
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			svc := &calc{canceled: make(chan error, 1)}
 			require.NoError(t, RegisterMethods(callee, "test.calc.", svc))
@@ -211,11 +212,11 @@ func TestMethodsRoundTrip(t *testing.T) {
 // take: an error naming them.
 func TestBindStrict(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			stopped := make(chan error, 1)
 			require.NoError(t, Register(callee, "test.strict.value", func(v any) any { return v }))
 			require.NoError(t, Register(callee, "test.strict.stream", func(ctx context.Context, sink ProgressSink[any]) error {
@@ -292,8 +293,8 @@ func TestBindStrict(t *testing.T) {
 }
 
 func TestBindRejects(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
 	tests := []struct {
 		name string
 		ptr  any
@@ -349,9 +350,9 @@ func TestBindRejects(t *testing.T) {
 }
 
 func TestRegisterMethodsRejects(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
-	other := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
+	other := tr.Connect(t, wampfntest.InProcess)
 
 	require.EqualError(t, RegisterMethods(c, "p.", nil), "wampfn: register methods: recv is nil")
 	err := RegisterMethods(c, "p.", struct{}{})
@@ -412,19 +413,19 @@ func (held) C() {}
 // A Service registers a value's methods on every connection.
 func TestServiceRegisterMethods(t *testing.T) {
 	noLeaks(t)
-	r1 := startWSRouter(t, "127.0.0.1:0", 0)
-	s := NewService(wsDial(r1.url()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(func(error) {}))
+	r1 := wampfntest.NewRouter(t)
+	s := NewService(wsDial(r1.URL()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(func(error) {}))
 	require.NoError(t, s.RegisterMethods("test.svc.", &calc{canceled: make(chan error, 1)}))
 	require.ErrorContains(t, s.RegisterMethods("test.svc.", &calc{}), "the service already has this procedure")
 	runService(t, s)
 
-	c1 := r1.caller(t)
+	c1 := r1.Connect(t, wampfntest.JSON)
 	res := callUntil(t, c1, "test.svc.add", wamp.List{1, 2}, 10*time.Second)
 	require.EqualValues(t, 3, asInt(t, res.Arguments[0]))
 
-	r1.stop()
-	r2 := startWSRouter(t, r1.addr, 0)
-	c2 := r2.caller(t)
+	r1.Close()
+	r2 := wampfntest.NewRouter(t, wampfntest.WithAddress(r1.Addr()))
+	c2 := r2.Connect(t, wampfntest.JSON)
 	res = callUntil(t, c2, "test.svc.get_http_status", nil, 10*time.Second)
 	require.EqualValues(t, 418, asInt(t, res.Arguments[0]))
 	var api calcAPI
@@ -436,12 +437,12 @@ func TestServiceRegisterMethods(t *testing.T) {
 }
 
 func TestCallOptions(t *testing.T) {
-	for _, transport := range []string{"inproc", "json"} {
-		t.Run(transport, func(t *testing.T) {
+	for _, transport := range []wampfntest.Transport{wampfntest.InProcess, wampfntest.JSON} {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, Register(callee, "test.callopts.block", func(ctx context.Context) error {
 				<-ctx.Done()
 				return ctx.Err()

@@ -9,6 +9,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // What wampfn relies on in nexus v3.3.0 and the Go runtime beyond their
@@ -22,26 +23,26 @@ import (
 // the router: a CALL sent there runs the procedure.
 func TestNexusSessionSendReachable(t *testing.T) {
 	leakCheck(t)
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
 	ran := make(chan string, 1)
 	require.NoError(t, Register(callee, "test.nexus.send", func(s string) { ran <- s }))
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			c := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			c := tr.Connect(t, transport)
 			send := sessionSend(c)
 			require.NotNil(t, send, "sessionSend finds no send channel in nexus's client: the shutdown drain is off (nexus's Client or wamp.Session changed)")
 			stop, draining := drainWhenOver(c)
 			stop()
 			require.True(t, draining)
 			select {
-			case send <- &wamp.Call{Request: wamp.GlobalID(), Options: wamp.Dict{}, Procedure: "test.nexus.send", Arguments: wamp.List{transport}}:
+			case send <- &wamp.Call{Request: wamp.GlobalID(), Options: wamp.Dict{}, Procedure: "test.nexus.send", Arguments: wamp.List{transport.String()}}:
 			case <-time.After(10 * time.Second):
 				t.Fatal("the channel sessionSend found takes nothing")
 			}
 			select {
 			case got := <-ran:
-				require.Equal(t, transport, got)
+				require.Equal(t, transport.String(), got)
 			case <-time.After(10 * time.Second):
 				t.Fatal("a CALL sent on the channel sessionSend found never reached the router")
 			}

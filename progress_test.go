@@ -12,6 +12,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // longop is the seed's procedure: progress 0..n-1, then n.
@@ -26,10 +27,10 @@ func longop(ctx context.Context, n int, sink ProgressSink[int]) (int, error) {
 
 func TestProgress(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, Register(callee, "test.longop", longop))
 
 			// The progress handler runs on the client's goroutine: it
@@ -51,10 +52,10 @@ func TestProgress(t *testing.T) {
 
 func TestProgressValueTypes(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, Register(callee, "test.points", func(sink ProgressSink[point]) error {
 				return sink.Send(point{X: 1, Y: 2})
 			}))
@@ -92,9 +93,9 @@ type rawCaller struct {
 	next wamp.ID
 }
 
-func newRawCaller(t *testing.T, tr *testRouter) *rawCaller {
+func newRawCaller(t *testing.T, tr *wampfntest.Router) *rawCaller {
 	local, routerSide := transport.LinkedPeers()
-	go tr.r.Attach(routerSide)
+	go tr.Nexus().Attach(routerSide)
 	t.Cleanup(local.Close)
 	local.Send() <- &wamp.Hello{Realm: testRealm, Details: wamp.Dict{"roles": wamp.Dict{"caller": wamp.Dict{
 		"features": wamp.Dict{"progressive_call_results": true, "call_canceling": true},
@@ -149,8 +150,8 @@ func (rc *rawCaller) results(req wamp.ID, quiet time.Duration) (progress []*wamp
 }
 
 func TestNoProgressUnlessAsked(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
 	type report struct {
 		wanted bool
 		errs   []error
@@ -184,8 +185,8 @@ func TestNoProgressUnlessAsked(t *testing.T) {
 }
 
 func TestNoYieldAfterFinal(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
 	sinks := make(chan ProgressSink[int], 1)
 	sendErrs := make(chan error, 1)
 	firstErr := make(chan error, 1)
@@ -218,10 +219,10 @@ func TestNoYieldAfterFinal(t *testing.T) {
 func TestConcurrentSends(t *testing.T) {
 	const senders, each = 8, 200
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, Register(callee, "test.fanout", func(ctx context.Context, sink ProgressSink[[2]int]) error {
 				var wg sync.WaitGroup
 				errs := make([]error, senders)
@@ -260,9 +261,9 @@ func TestConcurrentSends(t *testing.T) {
 }
 
 func TestProgressiveInvocationRefused(t *testing.T) {
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	caller := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	caller := tr.Connect(t, wampfntest.InProcess)
 	var called atomic.Bool
 	require.NoError(t, Register(callee, "test.oneshot", func(n int) int { called.Store(true); return n }))
 
@@ -296,10 +297,10 @@ func TestProgressiveInvocationRefused(t *testing.T) {
 
 func TestSendAfterCancel(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			sendErr := make(chan error, 1)
 			require.NoError(t, Register(callee, "test.endless", func(ctx context.Context, sink ProgressSink[int]) error {

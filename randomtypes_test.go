@@ -21,6 +21,7 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Random types against encoding/json (STYLE.md rule 18): types that
@@ -61,11 +62,11 @@ func TestRandomTypesAgainstEncodingJSON(t *testing.T) {
 		seeds = []uint64{seed}
 	}
 	leakCheck(t)
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "inproc")
-	callers := map[string]*client.Client{}
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.InProcess)
+	callers := map[wampfntest.Transport]*client.Client{}
 	for _, transport := range transports {
-		callers[transport] = tr.connect(t, transport)
+		callers[transport] = tr.Connect(t, transport)
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -665,7 +666,7 @@ func (g *rtGen) checkFastPaths(t *testing.T, typ reflect.Type) {
 // checkWire registers a function taking typ and one returning it, as
 // name+".decode" and name+".encode", built with reflect.MakeFunc as a
 // user's generated code would, and calls them over every transport.
-func (g *rtGen) checkWire(t *testing.T, typ reflect.Type, name string, callee *client.Client, callers map[string]*client.Client) {
+func (g *rtGen) checkWire(t *testing.T, typ reflect.Type, name string, callee *client.Client, callers map[wampfntest.Transport]*client.Client) {
 	got := make(chan reflect.Value, 1)
 	decodeFn := reflect.MakeFunc(reflect.FuncOf([]reflect.Type{typ}, nil, false), func(in []reflect.Value) []reflect.Value {
 		got <- in[0]
@@ -718,10 +719,10 @@ func (g *rtGen) checkWire(t *testing.T, typ reflect.Type, name string, callee *c
 // wireValue returns a random value of typ that transport carries: on
 // JSON, none with a negative whole number below -2^63, which nexus's JSON
 // serializer writes and cannot read (see TestNexusJSONDropsNegativeWholeFloats).
-func (g *rtGen) wireValue(t *testing.T, typ reflect.Type, transport string) reflect.Value {
+func (g *rtGen) wireValue(t *testing.T, typ reflect.Type, transport wampfntest.Transport) reflect.Value {
 	for {
 		v := g.value(typ)
-		if transport != "json" || !nexusJSONDrops(rtWAMPValue(t, v)) {
+		if transport != wampfntest.JSON || !nexusJSONDrops(rtWAMPValue(t, v)) {
 			return v
 		}
 	}

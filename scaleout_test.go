@@ -18,6 +18,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 const scaleOutProcedure = "test.scaleout.stream"
@@ -78,7 +79,7 @@ func goCommand() string {
 
 // startCallees builds internal/testcallee and starts n processes of it
 // serving scaleOutProcedure on wr; they are stopped at test cleanup.
-func startCallees(t *testing.T, wr *wsRouter, n int) []*calleeProcess {
+func startCallees(t *testing.T, wr *wampfntest.Router, n int) []*calleeProcess {
 	t.Helper()
 	goTool := goCommand()
 	if goTool == "" {
@@ -106,7 +107,7 @@ func startCallees(t *testing.T, wr *wsRouter, n int) []*calleeProcess {
 		stderr := filepath.Join(dir, fmt.Sprintf("callee%d.stderr", i))
 		f, err := os.Create(stderr)
 		require.NoError(t, err)
-		cmd := exec.Command(bin, "-router", wr.url(), "-realm", testRealm, "-procedure", scaleOutProcedure)
+		cmd := exec.Command(bin, "-router", wr.URL(), "-realm", testRealm, "-procedure", scaleOutProcedure)
 		cmd.Stderr = f
 		ready := &readyWatcher{ready: make(chan struct{}, 1)}
 		cmd.Stdout = ready
@@ -251,8 +252,8 @@ func TestScaleOut(t *testing.T) {
 	// A large outbound queue, so that no burst of results is refused by
 	// the router's flow control (see PROTOCOL.md) and nothing is lost for
 	// a reason this test is not about.
-	wr := startWSRouter(t, "127.0.0.1:0", 1024)
-	callers := []*client.Client{wr.caller(t), wr.caller(t), wr.caller(t)}
+	wr := wampfntest.NewRouter(t, wampfntest.WithOutQueueSize(1024))
+	callers := []*client.Client{wr.Connect(t, wampfntest.JSON), wr.Connect(t, wampfntest.JSON), wr.Connect(t, wampfntest.JSON)}
 
 	callees := startCallees(t, wr, 3)
 	pids := []int64{callees[0].pid, callees[1].pid, callees[2].pid}

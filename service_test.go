@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,70 +15,9 @@ import (
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 	"go.uber.org/goleak"
 )
-
-// wsRouter is a nexus router served over WebSocket on a given loopback
-// address, which a test can stop and start again on the same address.
-type wsRouter struct {
-	r        router.Router
-	srv      *http.Server
-	addr     string // host:port
-	stopOnce sync.Once
-}
-
-// startWSRouter starts a router with the test realm listening on addr
-// ("127.0.0.1:0" for a free port); it is stopped at test cleanup.
-// outQueue sizes the router's per-session outbound queue (0: nexus's 64).
-func startWSRouter(t *testing.T, addr string, outQueue int) *wsRouter {
-	t.Helper()
-	return startWSRouterRealm(t, addr, outQueue, &router.RealmConfig{URI: testRealm, AnonymousAuth: true})
-}
-
-// startWSRouterRealm is startWSRouter with the test realm configured by
-// realm.
-func startWSRouterRealm(t *testing.T, addr string, outQueue int, realm *router.RealmConfig) *wsRouter {
-	t.Helper()
-	r, err := router.NewRouter(&router.Config{RealmConfigs: []*router.RealmConfig{realm}}, quietLogger)
-	require.NoError(t, err)
-	var ln net.Listener
-	// The port of a stopped router may take a moment to be free again.
-	require.Eventually(t, func() bool {
-		ln, err = net.Listen("tcp", addr)
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "listen on %s: %v", addr, err)
-	ws := router.NewWebsocketServer(r)
-	ws.OutQueueSize = outQueue
-	wr := &wsRouter{
-		r:    r,
-		srv:  &http.Server{Handler: ws, ReadHeaderTimeout: 5 * time.Second},
-		addr: ln.Addr().String(),
-	}
-	go wr.srv.Serve(ln)
-	t.Cleanup(wr.stop)
-	return wr
-}
-
-// stop closes the listener and the router, which ends every session.
-func (wr *wsRouter) stop() {
-	wr.stopOnce.Do(func() {
-		wr.srv.Close()
-		wr.r.Close()
-	})
-}
-
-func (wr *wsRouter) url() string { return "ws://" + wr.addr + "/" }
-
-// caller joins wr's realm over WebSocket; closed at test cleanup. (Not
-// in-process: nexus v3.3.0's local peer races with the router's Close
-// when a result is in flight, which the race detector reports.)
-func (wr *wsRouter) caller(t *testing.T) *client.Client {
-	t.Helper()
-	c, err := wsDial(wr.url())(t.Context())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // wsDial returns a Service dial function for url over WebSocket with JSON.
 func wsDial(url string) func(ctx context.Context) (*client.Client, error) {
@@ -165,7 +103,7 @@ func callUntil(t *testing.T, c *client.Client, procedure string, args wamp.List,
 
 func TestServiceRouterLoss(t *testing.T) {
 	noLeaks(t)
-	r1 := startWSRouter(t, "127.0.0.1:0", 0)
+	r1 := wampfntest.NewRouter(t)
 
 	const inFlight = 3
 	sawCancel := make(chan error, inFlight)
@@ -180,12 +118,12 @@ func TestServiceRouterLoss(t *testing.T) {
 	echo := func(s string) string { return s }
 
 	var errs errorLog
-	s := NewService(wsDial(r1.url()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r1.URL()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
 	require.NoError(t, s.Register("test.loss.block", block))
 	require.NoError(t, s.Register("test.loss.echo", echo))
 	stop := runService(t, s)
 
-	c1 := r1.caller(t)
+	c1 := r1.Connect(t, wampfntest.JSON)
 	res := callUntil(t, c1, "test.loss.echo", wamp.List{"one"}, 10*time.Second)
 	require.Equal(t, wamp.List{"one"}, res.Arguments)
 
@@ -210,7 +148,7 @@ func TestServiceRouterLoss(t *testing.T) {
 		}
 	}
 
-	r1.stop()
+	r1.Close()
 	for i := range inFlight {
 		select {
 		case err := <-sawCancel:
@@ -228,8 +166,8 @@ func TestServiceRouterLoss(t *testing.T) {
 
 	// A new router on the same address: the same Service reconnects and
 	// registers everything again.
-	r2 := startWSRouter(t, r1.addr, 0)
-	c2 := r2.caller(t)
+	r2 := wampfntest.NewRouter(t, wampfntest.WithAddress(r1.Addr()))
+	c2 := r2.Connect(t, wampfntest.JSON)
 	res = callUntil(t, c2, "test.loss.echo", wamp.List{"two"}, 10*time.Second)
 	require.Equal(t, wamp.List{"two"}, res.Arguments)
 	res, err := c2.Call(context.Background(), string(wamp.MetaProcRegLookup), nil, wamp.List{"test.loss.block"}, nil, nil)
@@ -251,7 +189,7 @@ func TestServiceRouterLoss(t *testing.T) {
 
 func TestServiceGracefulShutdown(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
+	r := wampfntest.NewRouter(t)
 
 	type outcome struct {
 		name string
@@ -285,13 +223,13 @@ func TestServiceGracefulShutdown(t *testing.T) {
 
 	const shutdownTimeout = 1500 * time.Millisecond
 	var errs errorLog
-	s := NewService(wsDial(r.url()), WithShutdownTimeout(shutdownTimeout), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r.URL()), WithShutdownTimeout(shutdownTimeout), WithErrorHandler(errs.add))
 	require.NoError(t, s.Register("test.shutdown.finish", finish))
 	require.NoError(t, s.Register("test.shutdown.outlast", outlast))
 	require.NoError(t, s.Register("test.shutdown.ping", ping))
 	stop := runService(t, s)
 
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	callUntil(t, caller, "test.shutdown.ping", nil, 10*time.Second)
 
 	type answer struct {
@@ -386,9 +324,9 @@ func TestServiceGracefulShutdown(t *testing.T) {
 
 func TestServiceRegister(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
+	r := wampfntest.NewRouter(t)
 	ping := func() string { return "pong" }
-	s := NewService(wsDial(r.url()), WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithErrorHandler(func(error) {}))
+	s := NewService(wsDial(r.URL()), WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithErrorHandler(func(error) {}))
 	require.NoError(t, s.Register("test.register.ping", ping))
 
 	for _, tc := range []struct {
@@ -414,7 +352,7 @@ func TestServiceRegister(t *testing.T) {
 	}
 
 	stop := runService(t, s)
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	callUntil(t, caller, "test.register.ping", nil, 10*time.Second)
 	require.ErrorContains(t, s.Run(context.Background()), "called twice")
 
@@ -445,14 +383,14 @@ func TestServiceRegister(t *testing.T) {
 // reported, and retried with backoff until the router accepts it.
 func TestServiceRegistrationRetried(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
-	other := r.caller(t)
+	r := wampfntest.NewRouter(t)
+	other := r.Connect(t, wampfntest.JSON)
 	require.NoError(t, other.Register("test.retry.proc", func(context.Context, *wamp.Invocation) client.InvokeResult {
 		return client.InvokeResult{Args: wamp.List{"other"}}
 	}, nil))
 
 	var errs errorLog
-	s := NewService(wsDial(r.url()), WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r.URL()), WithBackoff(10*time.Millisecond, 50*time.Millisecond), WithErrorHandler(errs.add))
 	require.NoError(t, s.Register("test.retry.proc", func() string { return "service" }))
 	runService(t, s)
 
@@ -498,22 +436,22 @@ func callString(c *client.Client, procedure string) (string, error) {
 // on the same connection until the other callee lets it go.
 func TestServiceRefusedRegistration(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
-	other := r.caller(t)
+	r := wampfntest.NewRouter(t)
+	other := r.Connect(t, wampfntest.JSON)
 	require.NoError(t, other.Register("test.refused.held", func(context.Context, *wamp.Invocation) client.InvokeResult {
 		return client.InvokeResult{Args: wamp.List{"other"}}
 	}, nil))
 
 	var errs errorLog
 	var dials atomic.Int32
-	s := NewService(countDials(wsDial(r.url()), &dials),
+	s := NewService(countDials(wsDial(r.URL()), &dials),
 		WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
 	require.NoError(t, s.Register("test.refused.a", func() string { return "a" }))
 	require.NoError(t, s.Register("test.refused.held", func() string { return "service" }))
 	require.NoError(t, s.Register("test.refused.b", func() string { return "b" }))
 	runService(t, s)
 
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	callUntil(t, caller, "test.refused.a", nil, 10*time.Second)
 	callUntil(t, caller, "test.refused.b", nil, 10*time.Second)
 
@@ -556,16 +494,16 @@ func TestServiceRefusedRegistration(t *testing.T) {
 // procedures are served.
 func TestServiceStrictURIRouter(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouterRealm(t, "127.0.0.1:0", 0, &router.RealmConfig{URI: testRealm, AnonymousAuth: true, StrictURI: true})
+	r := wampfntest.NewRouter(t, wampfntest.WithRealmConfig(func(rc *router.RealmConfig) { rc.StrictURI = true }))
 	var errs errorLog
 	var dials atomic.Int32
-	s := NewService(countDials(wsDial(r.url()), &dials),
+	s := NewService(countDials(wsDial(r.URL()), &dials),
 		WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
 	require.NoError(t, s.Register("test.strict.getUser", func() string { return "loose" }))
 	require.NoError(t, s.Register("test.strict.get_user", func() string { return "strict" }))
 	runService(t, s)
 
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	res := callUntil(t, caller, "test.strict.get_user", nil, 10*time.Second)
 	require.Equal(t, wamp.List{"strict"}, res.Arguments)
 	require.Eventually(t, func() bool { return len(errs.all()) >= 2 }, 10*time.Second, 10*time.Millisecond)
@@ -586,9 +524,9 @@ func TestServiceStrictURIRouter(t *testing.T) {
 // registration's match policy.
 func TestServiceRegisterURI(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
+	r := wampfntest.NewRouter(t)
 	var errs errorLog
-	s := NewService(wsDial(r.url()), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r.URL()), WithErrorHandler(errs.add))
 	ping := func() string { return "pong" }
 	for _, tc := range []struct {
 		name, uri string
@@ -613,7 +551,7 @@ func TestServiceRegisterURI(t *testing.T) {
 	require.NoError(t, s.Register("test.uri.camelCase", ping))
 
 	runService(t, s)
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	callUntil(t, caller, "test.uri.prefix.anything", nil, 10*time.Second)
 	callUntil(t, caller, "test.uri.x.wild", nil, 10*time.Second)
 	callUntil(t, caller, "test.uri.camelCase", nil, 10*time.Second)
@@ -622,13 +560,13 @@ func TestServiceRegisterURI(t *testing.T) {
 
 func TestServiceUnregister(t *testing.T) {
 	noLeaks(t)
-	r := startWSRouter(t, "127.0.0.1:0", 0)
-	other := r.caller(t)
+	r := wampfntest.NewRouter(t)
+	other := r.Connect(t, wampfntest.JSON)
 	require.NoError(t, other.Register("test.unreg.held", func(context.Context, *wamp.Invocation) client.InvokeResult {
 		return client.InvokeResult{Args: wamp.List{"other"}}
 	}, nil))
 	var errs errorLog
-	s := NewService(wsDial(r.url()), WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r.URL()), WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
 	ping := func() string { return "pong" }
 	for _, procedure := range []string{"test.unreg.before", "test.unreg.live", "test.unreg.held", "test.unreg.keep"} {
 		require.NoError(t, s.Register(procedure, ping))
@@ -642,7 +580,7 @@ func TestServiceUnregister(t *testing.T) {
 		"wampfn: unregister test.unreg.unknown: the service has no such procedure")
 
 	stop := runService(t, s)
-	caller := r.caller(t)
+	caller := r.Connect(t, wampfntest.JSON)
 	callUntil(t, caller, "test.unreg.keep", nil, 10*time.Second)
 	callUntil(t, caller, "test.unreg.live", nil, 10*time.Second)
 	_, err := caller.Call(context.Background(), "test.unreg.before", nil, nil, nil, nil)
@@ -762,8 +700,8 @@ func TestServiceShutdownRouterDies(t *testing.T) {
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			r := startWSRouter(t, "127.0.0.1:0", 0)
-			s := NewService(wsDialTimeout(r.url(), responseTimeout),
+			r := wampfntest.NewRouter(t)
+			s := NewService(wsDialTimeout(r.URL(), responseTimeout),
 				WithShutdownTimeout(shutdownTimeout), WithBackoff(time.Millisecond, 5*time.Millisecond),
 				WithErrorHandler(func(error) {}))
 			require.NoError(t, s.Register("test.die.block", block))
@@ -775,7 +713,7 @@ func TestServiceShutdownRouterDies(t *testing.T) {
 			runDone := make(chan error, 1)
 			go func() { runDone <- s.Run(ctx) }()
 
-			caller, err := wsDial(r.url())(context.Background())
+			caller, err := wsDial(r.URL())(context.Background())
 			require.NoError(t, err)
 			callUntil(t, caller, "test.die.ping", nil, 10*time.Second)
 			// The handler must be in flight when the shutdown starts, but
@@ -815,12 +753,12 @@ func TestServiceShutdownRouterDies(t *testing.T) {
 					}
 					cancel()
 				}()
-				go func() { defer wg.Done(); <-release; r.stop() }()
+				go func() { defer wg.Done(); <-release; r.Close() }()
 				at = time.Now()
 				close(release)
 				wg.Wait()
 			} else {
-				r.stop()
+				r.Close()
 				at = time.Now()
 				cancel()
 			}
@@ -840,13 +778,13 @@ func TestServiceShutdownRouterDies(t *testing.T) {
 // outside the procedure's own; a Service's calls get the same chain.
 func TestServiceProcedureOptions(t *testing.T) {
 	noLeaks(t)
-	wr := startWSRouter(t, "127.0.0.1:0", 0)
+	wr := wampfntest.NewRouter(t)
 	rec := &recorder{}
-	s := NewService(wsDial(wr.url()), WithProcedureOptions(WithInterceptors(rec.tracing("service"))))
+	s := NewService(wsDial(wr.URL()), WithProcedureOptions(WithInterceptors(rec.tracing("service"))))
 	require.NoError(t, s.Register("test.procopts.echo", func(s string) string { return s }, WithInterceptors(rec.tracing("own"))))
 	require.NoError(t, s.Register("test.procopts.plain", func() int { return 1 }))
 	runService(t, s)
-	c := wr.caller(t)
+	c := wr.Connect(t, wampfntest.JSON)
 	res := callUntil(t, c, "test.procopts.echo", wamp.List{"hi"}, 10*time.Second)
 	require.Equal(t, wamp.List{"hi"}, res.Arguments)
 	seen := rec.all()

@@ -14,6 +14,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Slow caller: a caller whose progress handler is slow while the function
@@ -97,14 +98,14 @@ func TestSlowCaller(t *testing.T) {
 		run = 500 * time.Millisecond
 	}
 	for _, via := range transports {
-		t.Run(via, func(t *testing.T) {
+		t.Run(via.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0) // nexus's default queue: 64 messages
-			callee := tr.connect(t, via)
+			tr := wampfntest.NewRouter(t) // nexus's default queue: 64 messages
+			callee := tr.Connect(t, via)
 			sender := &slowSender{done: make(chan struct{})}
 			const proc = "wampfn.test.flood"
 			require.NoError(t, Register(callee, proc, sender.fn))
-			caller := tr.connect(t, via)
+			caller := tr.Connect(t, via)
 			baseHeap := heapAlloc()
 
 			var received atomic.Int64
@@ -179,12 +180,12 @@ func TestSlowCallerRouterGivesUp(t *testing.T) {
 		t.Skip("takes over a minute; set WAMPFN_SLOW_DEADLINE=1 to run")
 	}
 	leakCheck(t)
-	tr := newTestRouter(t, 0)
-	callee := tr.connect(t, "json")
+	tr := wampfntest.NewRouter(t)
+	callee := tr.Connect(t, wampfntest.JSON)
 	sender := &slowSender{done: make(chan struct{})}
 	const proc = "wampfn.test.flood"
 	require.NoError(t, Register(callee, proc, sender.fn))
-	caller := tr.connect(t, "json")
+	caller := tr.Connect(t, wampfntest.JSON)
 
 	release := make(chan struct{})
 	callDone := make(chan error, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // Streams both ways, against a real router on every transport: input
@@ -93,11 +94,11 @@ func sumStream(ctx context.Context, in InputStream[int]) (int, error) {
 
 func TestInputStream(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			ctx := t.Context()
 			require.NoError(t, Register(callee, "test.stream.sum", sumStream))
 
@@ -185,11 +186,11 @@ func TestInputStream(t *testing.T) {
 
 func TestInputStreamErrors(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			ctx := t.Context()
 			// Buffered: a chunk in flight when a call fails may start a
 			// call of its own (see sendChunks).
@@ -229,8 +230,8 @@ func TestInputStreamErrors(t *testing.T) {
 		})
 	}
 	t.Run("Register", func(t *testing.T) {
-		tr := newTestRouter(t, 0)
-		c := tr.connect(t, "inproc")
+		tr := wampfntest.NewRouter(t)
+		c := tr.Connect(t, wampfntest.InProcess)
 		for _, tc := range []struct {
 			fn   any
 			want string
@@ -257,12 +258,12 @@ func TestInputStreamErrors(t *testing.T) {
 // same callee session are served.
 func TestInputStreamOverflow(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
-			other := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
+			other := tr.Connect(t, transport)
 			ctx := t.Context()
 			gate := make(chan struct{})
 			// Buffered: a chunk in flight when the overflowing call fails
@@ -329,11 +330,11 @@ func TestInputStreamOverflow(t *testing.T) {
 // leaves mid-stream is documented by what the function sees.
 func TestInputStreamCancel(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			got := make(chan int, 100)
 			recvErr := make(chan error, 1)
@@ -383,11 +384,11 @@ func TestInputStreamCancel(t *testing.T) {
 // chunk that arrives after the answer).
 func TestInputStreamEarlyReturn(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			var mu sync.Mutex
 			runs := 0
 			returned := make(chan struct{}, 16)
@@ -435,11 +436,11 @@ func TestIteratorResults(t *testing.T) {
 		Name string `json:"name"`
 	}
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			ctx := t.Context()
 			require.NoError(t, Register(callee, "test.iter.count", func(n int) iter.Seq[int] {
@@ -546,11 +547,11 @@ func TestIteratorResults(t *testing.T) {
 // iteration stops.
 func TestIteratorCancel(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			require.NoError(t, caller.SetCallCancelMode(wamp.CancelModeKill))
 			var mu sync.Mutex
 			produced := 0
@@ -594,10 +595,10 @@ func TestIteratorCancel(t *testing.T) {
 // tell the callee, so the function learns of it from the idle timeout.
 func TestInputStreamCallerLeaves(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
+		t.Run(transport.String(), func(t *testing.T) {
 			leakCheck(t)
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
 			got := make(chan int, 16)
 			recvErr := make(chan error, 1)
 			require.NoError(t, Register(callee, "test.stream.left", func(in InputStream[int]) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 // chanText decodes from a string, though its element type cannot be
@@ -49,9 +50,9 @@ func TestPlanCacheOrderIndependent(t *testing.T) {
 		// The child: register every signature in the order given, and
 		// print Register's error text for each ("" when it accepted it);
 		// every accepted signature must also serve a call.
-		tr := newTestRouter(t, 0)
-		callee := tr.connect(t, "inproc")
-		caller := tr.connect(t, "inproc")
+		tr := wampfntest.NewRouter(t)
+		callee := tr.Connect(t, wampfntest.InProcess)
+		caller := tr.Connect(t, wampfntest.InProcess)
 		got := make([]string, len(signatures))
 		for k := range signatures {
 			i := k
@@ -276,8 +277,8 @@ func TestQuotedFields(t *testing.T) {
 		require.Equal(t, tc.want, "at "+ae.Path+": "+ae.Msg)
 	}
 
-	tr := newTestRouter(t, 0)
-	c := tr.connect(t, "inproc")
+	tr := wampfntest.NewRouter(t)
+	c := tr.Connect(t, wampfntest.InProcess)
 	for _, fn := range []any{
 		func(struct {
 			//lint:ignore SA5008 the option Register must refuse
@@ -302,10 +303,10 @@ func ptr[T any](v T) *T { return &v }
 // The same struct rules over a real router, on every transport.
 func TestStructKeysOverWire(t *testing.T) {
 	for _, transport := range transports {
-		t.Run(transport, func(t *testing.T) {
-			tr := newTestRouter(t, 0)
-			callee := tr.connect(t, "inproc")
-			caller := tr.connect(t, transport)
+		t.Run(transport.String(), func(t *testing.T) {
+			tr := wampfntest.NewRouter(t)
+			callee := tr.Connect(t, wampfntest.InProcess)
+			caller := tr.Connect(t, transport)
 			for i, v := range jsonComparisons {
 				proc := fmt.Sprintf("test.structkeys.%d", i)
 				// An echo of v's type: decode what arrives, send it back.

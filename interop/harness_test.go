@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 const (
@@ -74,9 +74,10 @@ var theItem = Item{
 // itemJSON is theItem as a peer must print it.
 const itemJSON = `{"name":"widget","count":3,"ratio":1.5,"tags":["a","b"],"inner":{"id":7,"flag":true}}`
 
-// testRouter is a nexus router serving realm1 over WebSocket and RawSocket on loopback.
+// testRouter is wampfntest's router (realm1, in-process and over WebSocket on loopback),
+// served over RawSocket too.
 type testRouter struct {
-	r     router.Router
+	*wampfntest.Router
 	wsURL string // ws://127.0.0.1:PORT/
 	rsURL string // rs://127.0.0.1:PORT (host and port, for RawSocket over TCP)
 }
@@ -88,23 +89,13 @@ func routerLogger() *log.Logger {
 	return log.New(io.Discard, "", 0)
 }
 
-// newTestRouter starts a router on free loopback ports; t.Cleanup stops it.
+// newTestRouter starts a router on free loopback ports; t.Cleanup stops it, after its
+// clients (wampfntest) and the RawSocket server.
 func newTestRouter(t testing.TB) *testRouter {
 	t.Helper()
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: realm, AnonymousAuth: true}},
-	}, routerLogger())
-	require.NoError(t, err)
-	t.Cleanup(r.Close)
+	r := wampfntest.NewRouter(t, wampfntest.WithRealm(realm), wampfntest.WithLogger(routerLogger()))
 
-	ws := router.NewWebsocketServer(r)
-	wsCloser, err := ws.ListenAndServe("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = wsCloser.Close() })
-	wsLn, ok := wsCloser.(net.Listener)
-	require.True(t, ok, "nexus WebsocketServer.ListenAndServe returns its net.Listener")
-
-	rs := router.NewRawSocketServer(r)
+	rs := router.NewRawSocketServer(r.Nexus())
 	rsCloser, err := rs.ListenAndServe("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rsCloser.Close() })
@@ -112,9 +103,9 @@ func newTestRouter(t testing.TB) *testRouter {
 	require.True(t, ok, "nexus RawSocketServer.ListenAndServe returns its net.Listener")
 
 	return &testRouter{
-		r:     r,
-		wsURL: "ws://" + wsLn.Addr().String() + "/",
-		rsURL: "rs://" + rsLn.Addr().String(),
+		Router: r,
+		wsURL:  r.URL(),
+		rsURL:  "rs://" + rsLn.Addr().String(),
 	}
 }
 
@@ -161,9 +152,7 @@ func newPrefix() string { return fmt.Sprintf("com.test.i%d.", prefixSeq.Add(1)) 
 //	noop()                                     returns nothing: an empty final YIELD
 func newCallee(t testing.TB, tr *testRouter, prefix string) *callee {
 	t.Helper()
-	c, err := client.ConnectLocal(tr.r, client.Config{Realm: realm, Logger: routerLogger()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	c := tr.Connect(t, wampfntest.InProcess)
 
 	ce := &callee{prefix: prefix}
 	reg := func(name string, fn any, opts ...wampfn.Option) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 const (
@@ -142,9 +143,7 @@ func (s *shop) placed() []Order {
 // wampfn.RegisterMethods; the callee's shop field is that shop.
 func newShopCallee(t testing.TB, tr *testRouter, prefix string) *callee {
 	t.Helper()
-	c, err := client.ConnectLocal(tr.r, client.Config{Realm: realm, Logger: routerLogger()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	c := tr.Connect(t, wampfntest.InProcess)
 	ce := &callee{prefix: prefix}
 	ce.shop = &shop{ce: ce}
 	require.NoError(t, wampfn.RegisterMethods(c, prefix, ce.shop), "RegisterMethods")
@@ -157,24 +156,22 @@ func TestShopRegistrations(t *testing.T) {
 	tr := newTestRouter(t)
 	prefix := newPrefix()
 	newShopCallee(t, tr, prefix)
+	c := tr.Connect(t, wampfntest.InProcess)
 	var got []string
 	for _, name := range []string{"audit", "method_options", "store_info", "longop", "GetHTTPStatus"} {
-		require.False(t, registered(t, tr, prefix+name), "%s must not be registered", prefix+name)
+		require.False(t, registered(t, c, prefix+name), "%s must not be registered", prefix+name)
 	}
 	for _, name := range shopProcedures {
-		if registered(t, tr, prefix+name) {
+		if registered(t, c, prefix+name) {
 			got = append(got, name)
 		}
 	}
 	require.Equal(t, shopProcedures, got)
 }
 
-// registered asks the router's meta API whether uri is registered.
-func registered(t testing.TB, tr *testRouter, uri string) bool {
+// registered asks the router's meta API, through c, whether uri is registered.
+func registered(t testing.TB, c *client.Client, uri string) bool {
 	t.Helper()
-	c, err := client.ConnectLocal(tr.r, client.Config{Realm: realm, Logger: routerLogger()})
-	require.NoError(t, err)
-	defer c.Close()
 	res, err := c.Call(context.Background(), string(wamp.MetaProcRegLookup), nil, wamp.List{uri}, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, res.Arguments, 1)

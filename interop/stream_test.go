@@ -24,10 +24,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gammazero/nexus/v3/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 var streamCases = []string{"streamsum", "streamdouble", "streamcancel", "streamnofeature"}
@@ -76,9 +76,7 @@ type streamCallee struct {
 //	                                                              idle timeout streamIdle
 func newStreamCallee(t testing.TB, tr *testRouter, prefix string) *streamCallee {
 	t.Helper()
-	c, err := client.ConnectLocal(tr.r, client.Config{Realm: realm, Logger: routerLogger()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	c := tr.Connect(t, wampfntest.InProcess)
 
 	sc := &streamCallee{prefix: prefix, records: make(chan streamRecord, 64)}
 	reg := func(name string, fn any, opts ...wampfn.Option) {

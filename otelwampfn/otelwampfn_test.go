@@ -4,16 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/router"
-	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -27,41 +20,18 @@ import (
 
 	"github.com/wampfn/wampfn"
 	"github.com/wampfn/wampfn/otelwampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 const realm = "otelwampfn.test"
 
-var quiet = log.New(io.Discard, "", 0)
-
-// connect starts a nexus router (in-process and on a loopback WebSocket)
-// and returns a callee in-process and a caller over transport ("inproc"
-// or "json").
+// connect starts a nexus router (wampfntest: in-process and on a loopback
+// WebSocket) and returns a callee in-process and a caller over transport
+// ("inproc" or "json").
 func connect(t *testing.T, transport string) (callee, caller *client.Client) {
 	t.Helper()
-	r, err := router.NewRouter(&router.Config{RealmConfigs: []*router.RealmConfig{{URI: realm, AnonymousAuth: true}}}, quiet)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: router.NewWebsocketServer(r), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Close()
-		r.Close()
-	})
-	dial := func(transport string) *client.Client {
-		cfg := client.Config{Realm: realm, Logger: quiet}
-		var c *client.Client
-		if transport == "inproc" {
-			c, err = client.ConnectLocal(r, cfg)
-		} else {
-			cfg.Serialization = serialize.JSON
-			c, err = client.ConnectNet(t.Context(), "ws://"+ln.Addr().String()+"/", cfg)
-		}
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	return dial("inproc"), dial(transport)
+	r := wampfntest.NewRouter(t, wampfntest.WithRealm(realm))
+	return r.Connect(t, wampfntest.InProcess), r.Connect(t, wampfntest.Transport(transport))
 }
 
 func TestSpansAndHistogram(t *testing.T) {

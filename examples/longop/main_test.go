@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,11 +11,11 @@ import (
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
-	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/stretchr/testify/require"
 	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 )
 
 func TestDemo(t *testing.T) {
@@ -77,19 +75,8 @@ func TestNegativeN(t *testing.T) {
 	var appErr *wampfn.Error
 	require.False(t, errors.As(err, &appErr), "a *wampfn.Error must not carry a wamp. URI")
 
-	quiet := log.New(io.Discard, "", 0)
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: "realm1", AnonymousAuth: true}},
-	}, quiet)
-	require.NoError(t, err)
-	t.Cleanup(r.Close)
-	connect := func() *client.Client {
-		c, err := client.ConnectLocal(r, client.Config{Realm: "realm1", Logger: quiet})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	callee, caller := connect(), connect()
+	r := wampfntest.NewRouter(t)
+	callee, caller := r.Connect(t, wampfntest.InProcess), r.Connect(t, wampfntest.InProcess)
 	require.NoError(t, wampfn.Register(callee, procedure, longop(time.Millisecond), wampfn.WithParamNames("n")))
 
 	tests := []struct {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/gammazero/nexus/v3/client"
 	"github.com/stretchr/testify/require"
+	"github.com/wampfn/wampfn"
+	"github.com/wampfn/wampfn/wampfntest"
 	"go.uber.org/goleak"
 )
 
@@ -86,4 +90,58 @@ func TestHelp(t *testing.T) {
 	require.Equal(t, 0, run(t.Context(), []string{"-h"}, &out, &errOut))
 	require.Equal(t, "usage: service [-v]\n  -v\tlog each call to stderr\n", out.String())
 	require.Empty(t, errOut.String())
+}
+
+// TestLibraryOnEveryTransport tests the Library as its author would with
+// wampfntest: served by a Service that dials the kit's router, called
+// through BindAll from a caller on each transport. The kit closes the
+// callers, then the router; the Service is stopped before that.
+func TestLibraryOnEveryTransport(t *testing.T) {
+	noLeaks(t)
+	r := wampfntest.NewRouter(t)
+	ready := make(chan struct{}, 1)
+	svc := wampfn.NewService(r.Dialer(wampfntest.InProcess),
+		wampfn.WithOnConnect(func(context.Context, *client.Client) { ready <- struct{}{} }))
+	lib := &Library{}
+	require.NoError(t, svc.RegisterMethods(prefix, lib))
+	ctx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-stopped)
+	})
+	<-ready
+
+	for _, tr := range wampfntest.Transports {
+		t.Run(tr.String(), func(t *testing.T) {
+			var c libraryClient
+			require.NoError(t, wampfn.BindAll(r.Connect(t, tr), prefix, &c))
+			book := Book{Title: "The Mythical Man-Month (" + tr.String() + ")", Author: "Brooks", Year: 1975}
+			id, err := c.Add(t.Context(), book)
+			require.NoError(t, err)
+			got, err := c.Get(t.Context(), id)
+			require.NoError(t, err)
+			require.Equal(t, book, got)
+
+			_, err = c.Get(t.Context(), 1000)
+			var werr *wampfn.Error
+			require.ErrorAs(t, err, &werr)
+			require.Equal(t, errNotFound, werr.URI)
+
+			var listed []Book
+			n, err := c.List(t.Context(), tr.String(), func(b Book) { listed = append(listed, b) })
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			require.Equal(t, []Book{book}, listed)
+
+			require.NoError(t, c.Borrow(t.Context(), id, "ada"))
+			err = c.Borrow(t.Context(), id, "grace")
+			require.ErrorAs(t, err, &werr)
+			require.Equal(t, errOnLoan, werr.URI)
+		})
+	}
+	stats, err := lib.Stats()
+	require.NoError(t, err)
+	require.Equal(t, Stats{Books: len(wampfntest.Transports), OnLoan: len(wampfntest.Transports)}, stats)
 }
