@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -26,46 +27,66 @@ type streamError struct{ err error }
 
 func (e *streamError) Error() string { return e.err.Error() }
 
-var errStreamOver = errors.New("wampfn: the call is over")
-
 // callStream makes the call with client.CallProgressive, one chunk per
 // element of seq ([v], progress: true), then a final empty chunk
-// (progress: false). nexus v3.3.0 panics on a chunk after the first that
-// leaves progress unset, and keeps asking for chunks after the call has
-// ended: every chunk sets it, and once the call is over the chunk source
-// answers with an error (nexus then sends a CANCEL that the router
-// ignores) and stops the iterator.
+// (progress: false). It works around three things nexus v3.3.0 does (see
+// chunkSource): it panics on a chunk after the first that leaves progress
+// unset, so every chunk sets it; its goroutine that sends the chunks
+// after the first keeps asking once the call has ended, and sends
+// whatever it gets on the client's channel, which panics once the client
+// has closed; and that goroutine and the one that sends the CANCEL do not
+// wait for each other, so a chunk could follow the CANCEL, and the
+// router would take it for the first chunk of a new call.
 func (b *binding) callStream(ctx context.Context, opts wamp.Dict, seq reflect.Value, onProgress client.ProgressHandler) (*wamp.Result, error) {
 	src := &chunkSource{
-		b: b, opts: opts, stop: func() {},
+		b: b, opts: opts, stop: func() {}, ctx: ctx,
 		lastAsked: make(chan struct{}),
 		callOver:  make(chan struct{}),
 	}
 	if !seq.IsNil() {
 		src.next, src.stop = iter.Pull(seq.Seq())
 	}
-	res, err := b.c.CallProgressive(ctx, b.procedure, src.send, onProgress)
+	// nexus sends the CANCEL when callCtx ends, which src makes it do
+	// only when no chunk is on its way (see cancelled).
+	callCtx, cancelCall := context.WithCancel(context.WithoutCancel(ctx))
+	src.cancelCall = cancelCall
+	stopWatch := context.AfterFunc(ctx, src.cancelled)
+	res, err := b.c.CallProgressive(callCtx, b.procedure, src.send, onProgress)
+	stopWatch()
+	cancelCall()
 	if own := src.callReturned(); own != nil {
 		return nil, &streamError{own}
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = ctx.Err() // the caller's, a deadline's too
 	}
 	return res, err
 }
 
 // A chunkSource gives nexus's CallProgressive the chunks of one call, from
-// the bound func's iter.Seq[T].
+// the bound func's iter.Seq[T]. nexus asks for the first chunk on the
+// goroutine that called CallProgressive and sends it before it waits for
+// the answer; it asks for the others on a goroutine of its own (the chunk
+// goroutine), which sends each chunk when send returns it, then asks for
+// the next one, until a chunk is final or send returns an error.
 type chunkSource struct {
-	b    *binding
-	opts wamp.Dict // the first chunk's CALL options
-	next func() (reflect.Value, bool)
-	stop func()
+	b          *binding
+	opts       wamp.Dict // the first chunk's CALL options
+	next       func() (reflect.Value, bool)
+	stop       func()
+	ctx        context.Context    // the caller's
+	cancelCall context.CancelFunc // makes nexus send the CANCEL
 
-	mu        sync.Mutex
-	over      bool          // the stream or the call is over: no more chunks
-	chunks    int           // chunks asked for
-	ownErr    error         // an element that could not be sent
-	ended     bool          // the source gave its last chunk or an error: nexus asks no more
-	lastAsked chan struct{} // closed when ended becomes true
-	callOver  chan struct{} // closed when CallProgressive has returned
+	mu         sync.Mutex
+	chunks     int  // chunks asked for
+	onTheWay   bool // a chunk after the first is returned and nexus has not asked again: it may not be sent yet
+	producing  bool // the chunk goroutine is in pull, without mu
+	cancelling bool // the caller's context ended
+	over       bool // CallProgressive has returned
+	ended      bool // nexus asks for no more chunks
+	ownErr     error
+	lastAsked  chan struct{} // closed when ended becomes true
+	callOver   chan struct{} // closed when CallProgressive has returned
 }
 
 // end records that nexus asks for no more chunks. s.mu is held.
@@ -76,66 +97,112 @@ func (s *chunkSource) end() {
 	}
 }
 
-// send is the chunk source nexus calls for each chunk.
-func (s *chunkSource) send(ctx context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
-	if !s.b.c.Connected() {
-		// nexus v3.3.0 sends whatever this returns (a chunk, or a
-		// CANCEL for an error) on the session's channel, which a
-		// closed client has closed: the send panics, in nexus's
-		// goroutine, and takes the process down. Return nothing,
-		// ever: that goroutine of nexus's is left behind instead.
-		select {}
-	}
+// cancelled runs when the caller's context ends. nexus sends the CANCEL
+// at once, unless a chunk is on its way: then send has the CANCEL sent
+// when nexus asks for the next chunk, which it does after it sent that
+// one, so that the router gets the chunk first.
+func (s *chunkSource) cancelled() {
 	s.mu.Lock()
-	first := s.chunks == 0
-	if !first && !s.over && ctx.Err() != nil {
-		// Cancelled: CallProgressive sends the CANCEL and waits for its
-		// answer. An error from here would make nexus send a second
-		// CANCEL now, whose answer, with the same request ID, can arrive
-		// while nexus's client still waits on the first and block its
-		// receive loop for good. Give it once the call has returned.
+	defer s.mu.Unlock()
+	s.cancelling = true
+	if !s.onTheWay {
+		s.cancelCall()
+	}
+}
+
+// send is the chunk source nexus calls for each chunk.
+func (s *chunkSource) send(context.Context) (wamp.Dict, wamp.List, wamp.Dict, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chunks++
+	if s.chunks == 1 {
+		if err := s.ctx.Err(); err != nil {
+			s.cancelling = true
+			s.end()
+			return nil, nil, nil, err // CallProgressive returns it, sending nothing
+		}
+		return s.chunk(s.pull())
+	}
+	s.onTheWay = false // nexus asks again: the chunk before is sent
+	if !s.stopped() {
+		s.producing = true
+		s.mu.Unlock()
+		v, ok := s.pull()
+		s.mu.Lock()
+		s.producing = false
+		if !s.stopped() {
+			return s.chunk(v, ok)
+		}
+		if s.over {
+			s.stop() // callReturned left it to this goroutine
+		}
+	}
+	s.exit()
+	panic("unreachable")
+}
+
+// stopped reports whether the chunk goroutine is to send no more chunks:
+// the caller's context ended (checked here too, not only in cancelled,
+// which runs on a goroutine of its own: a chunk sent meanwhile would be
+// one the caller no longer wants), the call is over or the client closed.
+// s.mu is held.
+func (s *chunkSource) stopped() bool {
+	if !s.cancelling && s.ctx.Err() != nil {
+		s.cancelling = true
+	}
+	return s.cancelling || s.over || !s.b.c.Connected()
+}
+
+// exit ends the chunk goroutine once the call is cancelled, over, or its
+// client closed: anything send returned would be sent on a channel that
+// is closed, or may be by the time nexus sends, and a chunk after the
+// CANCEL would start a new call. For a cancelled call it has nexus send
+// the CANCEL. It ends the goroutine when CallProgressive has returned,
+// unless the client closed (nexus then returns ErrNotConn). s.mu is held;
+// Goexit runs send's deferred unlock.
+func (s *chunkSource) exit() {
+	if s.cancelling {
+		s.cancelCall() // no chunk is on its way: nexus sends the CANCEL now
+	}
+	if !s.over && s.b.c.Connected() {
 		s.mu.Unlock()
 		<-s.callOver
 		s.mu.Lock()
 	}
-	defer s.mu.Unlock()
-	s.chunks++
-	if s.over {
-		s.end()
-		return nil, nil, nil, errStreamOver
-	}
-	if err := ctx.Err(); err != nil {
-		s.end()
-		return nil, nil, nil, err
-	}
-	chunkOpts := wamp.Dict{}
-	if first {
-		chunkOpts = s.opts
-	}
-	return s.nextChunk(chunkOpts)
+	s.end()
+	runtime.Goexit()
 }
 
-// nextChunk returns the chunk of the stream's next element, with
-// chunkOpts, or the final empty chunk. s.mu is held.
-func (s *chunkSource) nextChunk(chunkOpts wamp.Dict) (wamp.Dict, wamp.List, wamp.Dict, error) {
-	var v reflect.Value
-	ok := false
-	if s.next != nil {
-		v, ok = s.next()
+// pull returns the stream's next element; ok is false at its end.
+func (s *chunkSource) pull() (v reflect.Value, ok bool) {
+	if s.next == nil {
+		return v, false
+	}
+	return s.next()
+}
+
+// chunk returns the chunk of element v, or the final empty chunk if ok is
+// false, with s.opts for the first chunk and fresh options for the
+// others. An element that does not encode ends the call: nexus sends a
+// CANCEL (kill, no wait) for the error. s.mu is held.
+func (s *chunkSource) chunk(v reflect.Value, ok bool) (wamp.Dict, wamp.List, wamp.Dict, error) {
+	chunkOpts := wamp.Dict{}
+	if s.chunks == 1 {
+		chunkOpts = s.opts
 	}
 	if !ok {
-		s.over = true
 		s.end()
 		chunkOpts[wamp.OptProgress] = false
 		return chunkOpts, nil, nil, nil
 	}
 	x, err := s.b.inputEnc.fn(v, 0)
 	if err != nil {
-		s.over = true
 		s.end()
+		s.onTheWay = true // its CANCEL is: the caller's context must not send a second
 		s.ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", s.b.procedure, s.chunks-1), err)
 		return nil, nil, nil, s.ownErr
 	}
+	s.onTheWay = s.chunks > 1
 	chunkOpts[wamp.OptProgress] = true
 	return chunkOpts, wamp.List{x}, nil, nil
 }
@@ -146,15 +213,17 @@ func (s *chunkSource) callReturned() error {
 	close(s.callOver)
 	s.mu.Lock()
 	s.over = true
-	s.stop()
+	if !s.producing {
+		s.stop() // else the chunk goroutine stops it, once out of pull
+	}
 	own := s.ownErr
 	asked := s.chunks > 0 && !s.ended
 	s.mu.Unlock()
 	if asked {
 		// The call ended before the stream did (cancelled, or answered):
-		// nexus's chunk goroutine asks once more, gets errStreamOver and
-		// sends a CANCEL. Let it, before returning: a client closed
-		// meanwhile would make that send panic (see send).
+		// nexus's chunk goroutine asks once more and ends there (see
+		// exit). Wait for that, so that no goroutine of the call's
+		// outlives it, unless the stream's iterator holds it.
 		t := time.NewTimer(time.Second)
 		select {
 		case <-s.lastAsked:

@@ -268,6 +268,14 @@ func (p *procedure) invokeStream(ctx context.Context, c *client.Client, inv *wam
 	sc := ss.calls[inv.Request]
 	ss.mu.Unlock()
 	if sc == nil {
+		if ctx.Err() != nil {
+			// The call is over: interrupted, or its session gone. nexus
+			// may still hand over a chunk it had queued (its handler
+			// goroutine selects at random between the queue and the
+			// context), whose call is forgotten by now: it must not
+			// start the function again. nexus sends nothing for it.
+			return client.InvokeResult{Err: wamp.ErrCanceled}
+		}
 		sc = p.startStream(ctx, c, inv, final, calls, ss)
 	} else if sc.in.chunk(final); sc.failure == nil {
 		select {
