@@ -77,16 +77,15 @@ type chunkSource struct {
 	ctx        context.Context    // the caller's
 	cancelCall context.CancelFunc // makes nexus send the CANCEL
 
-	mu         sync.Mutex
-	chunks     int  // chunks asked for
-	onTheWay   bool // a chunk after the first is returned and nexus has not asked again: it may not be sent yet
-	producing  bool // the chunk goroutine is in pull, without mu
-	cancelling bool // the caller's context ended
-	over       bool // CallProgressive has returned
-	ended      bool // nexus asks for no more chunks
-	ownErr     error
-	lastAsked  chan struct{} // closed when ended becomes true
-	callOver   chan struct{} // closed when CallProgressive has returned
+	mu        sync.Mutex
+	chunks    int  // chunks asked for
+	onTheWay  bool // a chunk after the first is returned and nexus has not asked again: it may not be sent yet
+	producing bool // the chunk goroutine is in pull, without mu
+	over      bool // CallProgressive has returned
+	ended     bool // nexus asks for no more chunks
+	ownErr    error
+	lastAsked chan struct{} // closed when ended becomes true
+	callOver  chan struct{} // closed when CallProgressive has returned
 }
 
 // end records that nexus asks for no more chunks. s.mu is held.
@@ -104,7 +103,6 @@ func (s *chunkSource) end() {
 func (s *chunkSource) cancelled() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cancelling = true
 	if !s.onTheWay {
 		s.cancelCall()
 	}
@@ -117,7 +115,6 @@ func (s *chunkSource) send(context.Context) (wamp.Dict, wamp.List, wamp.Dict, er
 	s.chunks++
 	if s.chunks == 1 {
 		if err := s.ctx.Err(); err != nil {
-			s.cancelling = true
 			s.end()
 			return nil, nil, nil, err // CallProgressive returns it, sending nothing
 		}
@@ -142,15 +139,12 @@ func (s *chunkSource) send(context.Context) (wamp.Dict, wamp.List, wamp.Dict, er
 }
 
 // stopped reports whether the chunk goroutine is to send no more chunks:
-// the caller's context ended (checked here too, not only in cancelled,
-// which runs on a goroutine of its own: a chunk sent meanwhile would be
-// one the caller no longer wants), the call is over or the client closed.
-// s.mu is held.
+// the caller's context ended (checked here, not only in cancelled, which
+// runs on a goroutine of its own: a chunk sent meanwhile would be one the
+// caller no longer wants), the call is over or the client closed. s.mu is
+// held.
 func (s *chunkSource) stopped() bool {
-	if !s.cancelling && s.ctx.Err() != nil {
-		s.cancelling = true
-	}
-	return s.cancelling || s.over || !s.b.c.Connected()
+	return s.ctx.Err() != nil || s.over || !s.b.c.Connected()
 }
 
 // exit ends the chunk goroutine once the call is cancelled, over, or its
@@ -161,7 +155,7 @@ func (s *chunkSource) stopped() bool {
 // unless the client closed (nexus then returns ErrNotConn). s.mu is held;
 // Goexit runs send's deferred unlock.
 func (s *chunkSource) exit() {
-	if s.cancelling {
+	if s.ctx.Err() != nil {
 		s.cancelCall() // no chunk is on its way: nexus sends the CANCEL now
 	}
 	if !s.over && s.b.c.Connected() {
@@ -195,14 +189,15 @@ func (s *chunkSource) chunk(v reflect.Value, ok bool) (wamp.Dict, wamp.List, wam
 		chunkOpts[wamp.OptProgress] = false
 		return chunkOpts, nil, nil, nil
 	}
+	// After the first, a chunk or, for an error, nexus's CANCEL is on its
+	// way: the caller's context must not have a CANCEL sent before it.
+	s.onTheWay = s.chunks > 1
 	x, err := s.b.inputEnc.fn(v, 0)
 	if err != nil {
 		s.end()
-		s.onTheWay = true // its CANCEL is: the caller's context must not send a second
 		s.ownErr = encodeFailure(fmt.Sprintf("wampfn: call %s: input element %d", s.b.procedure, s.chunks-1), err)
 		return nil, nil, nil, s.ownErr
 	}
-	s.onTheWay = s.chunks > 1
 	chunkOpts[wamp.OptProgress] = true
 	return chunkOpts, wamp.List{x}, nil, nil
 }

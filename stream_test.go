@@ -644,7 +644,7 @@ func TestInputStreamCancelThenClose(t *testing.T) {
 	leakCheck(t)
 	// More Ps than this machine's 2 cores widen the windows: with 4, the
 	// panic came within 500 rounds in 4 runs of 5 before the fix, and
-	// about one round in ten ran the function twice.
+	// with the caller fixed alone the function ran 561 to 578 times.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))))
 	tr := wampfntest.NewRouter(t)
 	callee := tr.Connect(t, wampfntest.InProcess)
