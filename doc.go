@@ -192,6 +192,21 @@
 // registration, such as WithRegisterOptions(wamp.Dict{"invoke":
 // "roundrobin"}) (see [WithRegisterOptions]).
 //
+// # Describing procedures
+//
+// [WithDiscovery] makes a Service serve, at a procedure of its own, the
+// OpenRPC 1.3.2 document of every procedure it serves, with a JSON Schema
+// (draft-07) of each argument, result, progressive result
+// (x-wamp-progress) and input chunk (x-wamp-input), derived from the Go
+// types by the rules the decoders and encoders follow: integers with
+// their Go range, structs keyed as encoding/json keys them, named structs
+// in components.schemas. [Service.Describe] returns the same document in
+// Go; a [Description] makes one for procedures registered without a
+// Service. [WithSummary], [WithDescription], [WithParamDescriptions] and
+// [WithResultDescription] add what reflection cannot see; [WithInfo] names
+// the document. The mapping and its few exceptions are in
+// docs/discovery.md.
+//
 // # Typed callers
 //
 // [Bind] sets a func variable to one that calls a procedure, built once;

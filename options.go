@@ -31,6 +31,7 @@ type config struct {
 	iterLimitSet   bool
 	inputIdle      time.Duration
 	inputIdleSet   bool
+	doc            procDoc // the descriptions, for the OpenRPC document
 }
 
 type optionFunc func(*config)
@@ -149,6 +150,8 @@ type serviceConfig struct {
 	onError            func(error)
 	procOpts           []Option
 	onConnect          func(context.Context, *client.Client)
+	discovery          string // WithDiscovery's URI
+	info               Info
 }
 
 type serviceOptionFunc func(*serviceConfig)

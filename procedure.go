@@ -69,6 +69,7 @@ type procedure struct {
 	iter         iterPlan
 
 	// The options.
+	doc          procDoc // for the OpenRPC document
 	registerOpts wamp.Dict
 	interceptors []Interceptor
 	run          InvokeFunc // the interceptor chain; nil without interceptors
@@ -103,7 +104,7 @@ func newProcedure(name string, fn any, opts []Option) (*procedure, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	p := &procedure{name: name, method: cfg.method, registerOpts: cfg.registerOpts, interceptors: cfg.interceptors}
+	p := &procedure{name: name, method: cfg.method, doc: cfg.doc, registerOpts: cfg.registerOpts, interceptors: cfg.interceptors}
 	if cfg.method == "" && (cfg.exclude || cfg.name != "") {
 		return nil, p.invalid("Exclude and WithName apply to the methods of RegisterMethods only")
 	}
@@ -328,6 +329,9 @@ func (p *procedure) planOptions(cfg *config) error {
 				return p.unsupported("parameter %d (%s): a function with an InputStream takes its other arguments by name only: give WithParamNames", a.in, a.typ)
 			}
 		}
+	}
+	if d := cfg.doc.params; d != nil && len(d) != len(p.args) {
+		return p.invalid("WithParamDescriptions has %d descriptions for %d argument parameters", len(d), len(p.args))
 	}
 	p.input.buffer, p.input.idle, p.iter.limit = DefaultInputBuffer, DefaultInputIdleTimeout, DefaultIteratorLimit
 	switch {

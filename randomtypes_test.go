@@ -55,12 +55,7 @@ const (
 )
 
 func TestRandomTypesAgainstEncodingJSON(t *testing.T) {
-	seeds := randomSeeds
-	if s := os.Getenv(randomSeedEnv); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "%s=%q: want a seed, a whole number", randomSeedEnv, s)
-		seeds = []uint64{seed}
-	}
+	seeds := testSeeds(t)
 	leakCheck(t)
 	tr := wampfntest.NewRouter(t)
 	callee := tr.Connect(t, wampfntest.InProcess)
@@ -88,6 +83,17 @@ func TestRandomTypesAgainstEncodingJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testSeeds returns the seeds to run: randomSeeds, or the one that
+// WAMPFN_RANDOM_SEED names.
+func testSeeds(t *testing.T) []uint64 {
+	if s := os.Getenv(randomSeedEnv); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "%s=%q: want a seed, a whole number", randomSeedEnv, s)
+		return []uint64{seed}
+	}
+	return randomSeeds
 }
 
 // rtGen makes random types and values, and knows the dict keys of the

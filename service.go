@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gammazero/nexus/v3/client"
@@ -49,6 +50,10 @@ type Service struct {
 	stopping bool            // Run's shutdown has begun
 
 	calls callTracker
+
+	discovery *procedure               // WithDiscovery's procedure; nil without it
+	initErr   error                    // why NewService's options cannot serve; Run returns it
+	doc       atomic.Pointer[document] // of procs but discovery; replaced when procs change
 }
 
 // NewService returns a Service that connects with dial. dial must return a
@@ -73,7 +78,42 @@ func NewService(dial func(ctx context.Context) (*client.Client, error), opts ...
 		s.cfg.maxBackoff = DefaultMaxBackoff
 	}
 	s.cfg.maxBackoff = max(s.cfg.maxBackoff, s.cfg.minBackoff)
+	if uri := s.cfg.discovery; uri != "" {
+		// The Service's procedure options apply, a shared registration's
+		// "invoke" and interceptors among them.
+		p, err := newProcedure(uri, s.Describe, slices.Clip(s.cfg.procOpts))
+		if err == nil {
+			err = checkProcedureURI(uri, matchOption(p.registerOpts))
+		}
+		if err != nil {
+			s.initErr = fmt.Errorf("wampfn: WithDiscovery(%q): %w", uri, err)
+		} else {
+			s.discovery = p
+			s.procs = append(s.procs, p)
+		}
+	}
+	s.changed()
 	return s
+}
+
+// Describe returns the OpenRPC document of the procedures that s serves,
+// added by Register and RegisterMethods (see the package documentation
+// for the document and its schemas), a JSON object as a map: write it
+// with encoding/json, or serve it (see WithDiscovery). It is made once
+// after each change of the procedures; the same map is returned until
+// then, and must not be modified.
+func (s *Service) Describe() map[string]any { return s.doc.Load().get() }
+
+// changed replaces the document after a change of s.procs. s.mu is held,
+// or s is new.
+func (s *Service) changed() {
+	procs := make([]*procedure, 0, len(s.procs))
+	for _, p := range s.procs {
+		if p != s.discovery {
+			procs = append(procs, p)
+		}
+	}
+	s.doc.Store(&document{info: s.cfg.info, procs: procs})
 }
 
 // Register analyses fn, as the package-level Register does, checks
@@ -157,6 +197,7 @@ func (s *Service) add(procs ...*procedure) error {
 				// The next connection registers them all.
 				cn.fail(fmt.Errorf("wampfn: %s: %w", p.what(), err))
 				s.procs = append(s.procs, procs...)
+				s.changed()
 				return nil
 			default:
 				err = fmt.Errorf("wampfn: %s: %w", p.what(), err)
@@ -170,6 +211,7 @@ func (s *Service) add(procs ...*procedure) error {
 		}
 	}
 	s.procs = append(s.procs, procs...)
+	s.changed()
 	return nil
 }
 
@@ -201,6 +243,7 @@ func (s *Service) Unregister(procedure string) error {
 		return fmt.Errorf("wampfn: unregister %s: the service has no such procedure", procedure)
 	}
 	s.procs = slices.Delete(s.procs, i, i+1)
+	s.changed()
 	cn := s.conn
 	if cn == nil {
 		return nil
@@ -285,6 +328,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.dial == nil {
 		s.shutdown(nil)
 		return errors.New("wampfn: Service.Run: NewService was given a nil dial function")
+	}
+	if s.initErr != nil {
+		s.shutdown(nil)
+		return s.initErr
 	}
 
 	delay := s.cfg.minBackoff

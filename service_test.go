@@ -118,7 +118,8 @@ func TestServiceRouterLoss(t *testing.T) {
 	echo := func(s string) string { return s }
 
 	var errs errorLog
-	s := NewService(wsDial(r1.URL()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add))
+	s := NewService(wsDial(r1.URL()), WithBackoff(10*time.Millisecond, 100*time.Millisecond), WithErrorHandler(errs.add),
+		WithDiscovery("test.loss.describe"))
 	require.NoError(t, s.Register("test.loss.block", block))
 	require.NoError(t, s.Register("test.loss.echo", echo))
 	stop := runService(t, s)
@@ -174,6 +175,9 @@ func TestServiceRouterLoss(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.Arguments, 1)
 	require.NotNil(t, res.Arguments[0], "test.loss.block is not registered after the reconnection")
+	res, err = c2.Call(context.Background(), "test.loss.describe", nil, nil, nil, nil)
+	require.NoError(t, err, "the discovery procedure is registered again too")
+	require.Len(t, res.Arguments[0].(map[string]any)["methods"], 2)
 
 	lost := false
 	for _, err := range errs.all() {
