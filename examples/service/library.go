@@ -56,11 +56,22 @@ type Library struct {
 }
 
 // MethodOptions gives RegisterMethods what reflection cannot see: the
-// names of Lend's parameters, so that callers may pass them by keyword,
-// and that Export is not a procedure.
+// names of Lend's parameters, so that callers may pass them by keyword;
+// that Export is not a procedure; and the words of the OpenRPC document
+// that the Service serves (see WithDiscovery in main.go), which
+// reflection cannot read from these doc comments.
 func (l *Library) MethodOptions() map[string][]wampfn.Option {
 	return map[string][]wampfn.Option{
-		"Lend":   {wampfn.WithParamNames("id", "borrower")},
+		"Add": {wampfn.WithSummary("Adds a book; returns its ID.")},
+		"Get": {wampfn.WithSummary("Returns the book with an ID."),
+			wampfn.WithParamDescriptions("the book's ID, 1 for the first one added")},
+		"List": {wampfn.WithSummary("Finds books by title or author."),
+			wampfn.WithDescription("Sends each matching book as a progressive result, in the order of their IDs, then returns how many matched."),
+			wampfn.WithParamDescriptions("a part of the title or the author, ignoring case; \"\" matches all"),
+			wampfn.WithResultDescription("how many books matched")},
+		"Lend": {wampfn.WithSummary("Lends a book."),
+			wampfn.WithParamNames("id", "borrower"), wampfn.WithParamDescriptions("the book's ID", "who borrows it")},
+		"Stats":  {wampfn.WithSummary("Counts the books, and those on loan.")},
 		"Export": {wampfn.Exclude()},
 	}
 }

@@ -3,8 +3,9 @@
 // Go through wampfn.BindAll.
 //
 // It starts an embedded nexus router, serves *Library's methods as
-// com.example.library.add, .get, .list, .lend and .stats, calls each of
-// them from a second session, prints what each call returned, shuts the
+// com.example.library.add, .get, .list, .lend and .stats, and their
+// OpenRPC document at com.example.library.describe, calls each of them
+// from a second session, prints what each call returned, shuts the
 // Service down gracefully and exits. With -v each call is logged to
 // stderr (wampfn.Logging, log/slog's text format).
 package main
@@ -78,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Called once every procedure is registered, on each connection.
 		wampfn.WithOnConnect(func(context.Context, *client.Client) { markReady() }),
 		wampfn.WithErrorHandler(func(err error) { fmt.Fprintf(stderr, "service: %v\n", err) }),
+		// The OpenRPC document of the procedures, with JSON Schemas of
+		// their arguments and results, for callers in any language.
+		wampfn.WithDiscovery(prefix + "describe"),
+		wampfn.WithInfo(wampfn.Info{Title: "library", Version: "1.0.0"}),
 	}
 	if *verbose {
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
@@ -191,5 +196,18 @@ func callLibrary(ctx context.Context, r router.Router, cfg client.Config, w io.W
 		return err
 	}
 	fmt.Fprintf(w, "stats: %d books, %d on loan\n", s.Books, s.OnLoan)
+
+	// What the Service serves, and how to call it, from its discovery
+	// procedure: an OpenRPC document, as a dict.
+	res, err := c.Call(ctx, prefix+"describe", nil, nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	doc, _ := wamp.AsDict(res.Arguments[0])
+	methods, _ := wamp.AsList(doc["methods"])
+	for _, m := range methods {
+		m, _ := wamp.AsDict(m)
+		fmt.Fprintf(w, "describe: %s: %s\n", m["name"], m["summary"])
+	}
 	return nil
 }

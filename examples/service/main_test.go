@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gammazero/nexus/v3/client"
+	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 	"github.com/wampfn/wampfn"
 	"github.com/wampfn/wampfn/wampfntest"
@@ -25,6 +28,11 @@ list: 2 matching "language"
 lend 1 to ada: ok
 lend id=3 borrower=grace: ok
 stats: 3 books, 2 on loan
+describe: com.example.library.add: Adds a book; returns its ID.
+describe: com.example.library.get: Returns the book with an ID.
+describe: com.example.library.lend: Lends a book.
+describe: com.example.library.list: Finds books by title or author.
+describe: com.example.library.stats: Counts the books, and those on loan.
 service stopped
 `
 
@@ -61,7 +69,7 @@ func TestVerbose(t *testing.T) {
 	require.Equal(t, []string{
 		"add ok", "add ok", "add ok",
 		"get ok", "get com.example.error.not_found",
-		"list ok", "lend ok", "lend ok", "stats ok",
+		"list ok", "lend ok", "lend ok", "stats ok", "describe ok",
 	}, got)
 }
 
@@ -144,4 +152,114 @@ func TestLibraryOnEveryTransport(t *testing.T) {
 	stats, err := lib.Stats()
 	require.NoError(t, err)
 	require.Equal(t, Stats{Books: len(wampfntest.Transports), OnLoan: len(wampfntest.Transports)}, stats)
+}
+
+// TestDiscovery fetches the Library's OpenRPC document from its discovery
+// procedure over each transport, checks what it says against the Go
+// signatures (written out here by hand), and validates what real calls
+// return against the document's own schemas.
+func TestDiscovery(t *testing.T) {
+	noLeaks(t)
+	r := wampfntest.NewRouter(t)
+	ready := make(chan struct{}, 1)
+	svc := wampfn.NewService(r.Dialer(wampfntest.InProcess),
+		wampfn.WithDiscovery(prefix+"describe"),
+		wampfn.WithInfo(wampfn.Info{Title: "library", Version: "1.0.0"}),
+		wampfn.WithOnConnect(func(context.Context, *client.Client) { ready <- struct{}{} }))
+	require.NoError(t, svc.RegisterMethods(prefix, &Library{}))
+	ctx, stop := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-stopped)
+	})
+	<-ready
+
+	const (
+		id   = `{"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}`
+		book = `{"$ref": "#/components/schemas/Book"}`
+	)
+	want := map[string]string{
+		"info":       `{"title": "library", "version": "1.0.0"}`,
+		"components": `{"schemas": {"Book": {"type": "object", "properties": {"title": {"type": "string"}, "author": {"type": "string"}, "year": ` + id + `, "borrower": {"type": "string"}}}, "Stats": {"type": "object", "properties": {"books": ` + id + `, "on_loan": ` + id + `}}}}`,
+		"add": `{"name": "com.example.library.add", "summary": "Adds a book; returns its ID.", "paramStructure": "by-position",
+			"params": [{"name": "arg0", "required": true, "schema": ` + book + `}], "result": {"name": "result", "schema": ` + id + `}}`,
+		"lend": `{"name": "com.example.library.lend", "summary": "Lends a book.", "paramStructure": "either",
+			"params": [{"name": "id", "description": "the book's ID", "required": true, "schema": ` + id + `},
+				{"name": "borrower", "description": "who borrows it", "required": true, "schema": {"type": "string"}}],
+			"result": {"name": "result", "schema": {"type": "null"}}}`,
+		"list": `{"name": "com.example.library.list", "summary": "Finds books by title or author.",
+			"description": "Sends each matching book as a progressive result, in the order of their IDs, then returns how many matched.",
+			"paramStructure": "by-position",
+			"params": [{"name": "arg0", "description": "a part of the title or the author, ignoring case; \"\" matches all", "required": true, "schema": {"type": "string"}}],
+			"result": {"name": "result", "description": "how many books matched", "schema": ` + id + `},
+			"x-wamp-progress": {"name": "progress", "schema": ` + book + `}}`,
+	}
+	for _, tr := range wampfntest.Transports {
+		t.Run(tr.String(), func(t *testing.T) {
+			c := r.Connect(t, tr)
+			res, err := c.Call(t.Context(), prefix+"describe", nil, nil, nil, nil)
+			require.NoError(t, err)
+			require.Len(t, res.Arguments, 1)
+			doc := jsonOf(t, res.Arguments[0]).(map[string]any)
+			require.Equal(t, "1.3.2", doc["openrpc"])
+			require.JSONEq(t, want["info"], mustJSON(t, doc["info"]))
+			require.JSONEq(t, want["components"], mustJSON(t, doc["components"]))
+			methods := map[string]any{}
+			var names []string
+			for _, m := range doc["methods"].([]any) {
+				name := m.(map[string]any)["name"].(string)
+				names = append(names, name)
+				methods[strings.TrimPrefix(name, prefix)] = m
+			}
+			require.Equal(t, []string{prefix + "add", prefix + "get", prefix + "lend", prefix + "list", prefix + "stats"}, names, "sorted by name")
+			for _, m := range []string{"add", "lend", "list"} {
+				require.JSONEq(t, want[m], mustJSON(t, methods[m]), m)
+			}
+
+			// What the procedures return validates against the document.
+			_, err = c.Call(t.Context(), prefix+"add", nil, wamp.List{map[string]any{"title": "Dune", "author": "Herbert", "year": 1965}}, nil, nil)
+			require.NoError(t, err)
+			for _, call := range []struct {
+				method string
+				args   wamp.List
+			}{{"get", wamp.List{1}}, {"stats", nil}, {"list", wamp.List{""}}} {
+				res, err := c.Call(t.Context(), prefix+call.method, nil, call.args, nil, nil)
+				require.NoError(t, err)
+				result := methods[call.method].(map[string]any)["result"].(map[string]any)["schema"]
+				sch := compile(t, result, doc["components"])
+				require.NoError(t, sch.Validate(jsonOf(t, res.Arguments[0])), "%s: %v", call.method, res.Arguments)
+			}
+			// ... and what does not fit, does not.
+			sch := compile(t, methods["lend"].(map[string]any)["params"].([]any)[0].(map[string]any)["schema"], doc["components"])
+			require.Error(t, sch.Validate(jsonOf(t, "3")), "a string as an ID")
+		})
+	}
+}
+
+// jsonOf returns v as a JSON value: numbers as json.Number, as the
+// validator reads them.
+func jsonOf(t *testing.T, v any) any {
+	x, err := jsonschema.UnmarshalJSON(strings.NewReader(mustJSON(t, v)))
+	require.NoError(t, err)
+	return x
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// compile compiles schema, whose $refs point into components, as draft-07.
+func compile(t *testing.T, schema, components any) *jsonschema.Schema {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
+	c.AssertFormat()
+	root := map[string]any{"allOf": []any{schema}, "components": components}
+	require.NoError(t, c.AddResource("mem:///s.json", jsonOf(t, root)))
+	sch, err := c.Compile("mem:///s.json")
+	require.NoError(t, err)
+	return sch
 }
