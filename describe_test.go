@@ -16,6 +16,7 @@ import (
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
 	"github.com/wampfn/wampfn/wampfntest"
 )
@@ -57,11 +58,57 @@ func TestDescribeLongop(t *testing.T) {
 	require.NoError(t, d.Register("com.myapp.longop", longopFunc, WithParamNames("n"),
 		WithSummary("Counts to n, one progressive result a second."), WithParamDescriptions("how many progressive results")))
 	require.JSONEq(t, longopDoc, docJSON(t, d.Document()))
+	require.NoError(t, validateOpenRPC(t, d.Document()))
 
 	// docs/discovery.md shows this very document.
 	md, err := os.ReadFile("docs/discovery.md")
 	require.NoError(t, err)
 	require.Contains(t, normalizeJSONBlocks(t, string(md)), normalizeJSON(t, longopDoc), "docs/discovery.md does not show longop's document")
+}
+
+// validateOpenRPC validates doc against OpenRPC's meta-schema 1.14.9
+// (testdata/openrpc), draft-07, as @open-rpc/schema-utils-js does.
+func validateOpenRPC(t *testing.T, doc map[string]any) error {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
+	// The OpenRPC meta-schema refers to the JSON Schema one both with and
+	// without a trailing slash; each is draft-07 in a meta-schema of its
+	// own, which schema-utils-js drops too.
+	for url, file := range map[string]string{
+		"https://meta.open-rpc.org/":      "testdata/openrpc/meta-schema-1.14.9.json",
+		"https://meta.json-schema.tools":  "testdata/openrpc/json-schema-tools-meta-schema-1.8.0.json",
+		"https://meta.json-schema.tools/": "testdata/openrpc/json-schema-tools-meta-schema-1.8.0.json",
+	} {
+		f, err := os.Open(file)
+		require.NoError(t, err)
+		s, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		require.NoError(t, err, file)
+		delete(s.(map[string]any), "$schema")
+		delete(s.(map[string]any), "$id")
+		require.NoError(t, c.AddResource(url, s))
+	}
+	sch, err := c.Compile("https://meta.open-rpc.org/")
+	require.NoError(t, err)
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(docJSON(t, doc)))
+	require.NoError(t, err)
+	return sch.Validate(inst)
+}
+
+func TestValidateOpenRPCRefuses(t *testing.T) {
+	// The validator is live: documents that break the meta-schema fail.
+	for _, bad := range []string{
+		`{"openrpc": "1.3.2", "info": {"title": "t", "version": "1"}, "methods": [], "extra": 1}`,
+		`{"openrpc": "1.3.2", "info": {"title": "t"}, "methods": []}`,
+		`{"openrpc": "1.3.2", "info": {"title": "t", "version": "1"}, "methods": [{"name": "m", "params": [{"name": "a"}]}]}`,
+		`{"openrpc": "1.3.2", "info": {"title": "t", "version": "1"}, "methods": [{"name": "m", "params": [], "bogus": true}]}`,
+		`{"openrpc": "1.3.2", "info": {"title": "t", "version": "1"}, "methods": [{"name": "m", "params": [{"name": "a", "schema": {"type": "integr"}}]}]}`,
+	} {
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal([]byte(bad), &doc))
+		require.Error(t, validateOpenRPC(t, doc), bad)
+	}
 }
 
 func docJSON(t *testing.T, doc map[string]any) string {
@@ -154,6 +201,7 @@ func TestDescribeSignatures(t *testing.T) {
 		require.NoError(t, d.Register(procs[i].uri, procs[i].fn, procs[i].opts...), procs[i].uri)
 	}
 	doc := d.Document()
+	require.NoError(t, validateOpenRPC(t, doc))
 	var names []string
 	for _, m := range doc["methods"].([]any) {
 		names = append(names, m.(map[string]any)["name"].(string))
@@ -194,6 +242,7 @@ func TestDescribeComponents(t *testing.T) {
 	require.NoError(t, d.Register("t.tree", func(n sNode, tr sTree) (sNode, error) { return n, nil }))
 	require.NoError(t, d.Register("t.wrap", func(w sWrap) (sWrap, error) { return w, nil }))
 	doc := d.Document()
+	require.NoError(t, validateOpenRPC(t, doc))
 
 	ref := func(name string) string { return `{"$ref": "#/components/schemas/` + name + `"}` }
 	param := func(i int, schema string) string {
@@ -286,6 +335,7 @@ func TestServiceDiscovery(t *testing.T) {
 	c := r.Connect(t, wampfntest.JSON)
 	callUntil(t, c, "t.describe", nil, 10*time.Second)
 
+	require.NoError(t, validateOpenRPC(t, s1.Describe()))
 	want := docJSON(t, s1.Describe())
 	require.Contains(t, want, `"name":"t.longop"`)
 	require.NotContains(t, want, "t.describe")
