@@ -85,6 +85,21 @@ func socketBufferMax() int64 {
 	return total
 }
 
+// waitStalled waits until n has not changed for 300 ms, failing the test
+// after 10 s.
+func waitStalled(t *testing.T, n *atomic.Int64) {
+	last, since := n.Load(), time.Now()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if cur := n.Load(); cur != last {
+			last, since = cur, time.Now()
+		} else if time.Since(since) >= 300*time.Millisecond {
+			return
+		}
+	}
+	t.Fatal("the function still sends 10s after its caller stopped reading")
+}
+
 func heapAlloc() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
@@ -109,11 +124,16 @@ func TestSlowCaller(t *testing.T) {
 			baseHeap := heapAlloc()
 
 			var received atomic.Int64
+			var paused atomic.Bool
+			resume := make(chan struct{})
 			callDone := make(chan error, 1)
 			go func() {
 				_, err := caller.Call(context.Background(), proc, nil, nil, nil, func(*wamp.Result) {
 					received.Add(1)
 					time.Sleep(500 * time.Microsecond)
+					if paused.Load() {
+						<-resume
+					}
 				})
 				callDone <- err
 			}()
@@ -134,7 +154,15 @@ func TestSlowCaller(t *testing.T) {
 				}
 			}
 			sentEnd, recvEnd := sender.sent.Load(), received.Load()
+			// The heap, with the caller stalled: the function is then
+			// blocked in Send, so that nothing allocates while the
+			// collector runs (a flood allocating during a long collection
+			// would count as live), and the heap holds what the path
+			// buffers.
+			paused.Store(true)
+			waitStalled(t, &sender.sent)
 			heapGrowth := int64(heapAlloc()) - int64(baseHeap)
+			close(resume)
 			// Bounded buffering: in-process, the router's queue and a few
 			// messages in hand; over a WebSocket also what the kernel's
 			// socket buffers hold (two connections).
