@@ -113,7 +113,8 @@ func WithDiscovery(uri string) ServiceOption {
 //	}
 //	err := wampfn.Register(c, "com.shop.describe", d.Document)
 //
-// A Description is safe for concurrent use.
+// The zero Description is empty, with the default Info. A Description is
+// safe for concurrent use.
 type Description struct {
 	info  Info
 	mu    sync.Mutex
@@ -169,6 +170,9 @@ func (d *Description) add(procs ...*procedure) error {
 // then, and must not be modified.
 func (d *Description) Document() map[string]any {
 	d.mu.Lock()
+	if d.doc == nil { // a zero Description
+		d.doc = &document{info: d.info, procs: slices.Clone(d.procs)}
+	}
 	doc := d.doc
 	d.mu.Unlock()
 	return doc.get()
@@ -190,6 +194,14 @@ func (d *document) get() map[string]any {
 
 // openRPC makes the OpenRPC document of procs.
 func openRPC(info Info, procs []*procedure) map[string]any {
+	doc, _ := buildDocument(info, procs)
+	return doc
+}
+
+// buildDocument makes the OpenRPC document of procs, and says how many
+// components its second pass met that the first did not (0, or a bug,
+// which the tests check).
+func buildDocument(info Info, procs []*procedure) (map[string]any, int) {
 	procs = slices.Clone(procs)
 	slices.SortFunc(procs, func(a, b *procedure) int { return strings.Compare(a.name, b.name) })
 	g := newSchemaGen()
@@ -205,7 +217,7 @@ func openRPC(info Info, procs []*procedure) map[string]any {
 	if len(g.components) > 0 {
 		doc["components"] = map[string]any{"schemas": g.components}
 	}
-	return doc
+	return doc, g.late
 }
 
 // methodDoc is p's method object in the document that g makes schemas for.
@@ -224,12 +236,20 @@ func (p *procedure) methodDoc(g *schemaGen) map[string]any {
 	if match := matchOption(p.registerOpts); match != "" && match != wamp.MatchExact {
 		m["x-wamp-match"] = match
 	}
-	switch {
-	case p.sink.zero != nil:
-		m["x-wamp-progress"] = map[string]any{"name": "progress", "schema": g.valueSchema(p.sink.zero.elemType(), dirOut)}
-	case p.iter.kind != iterNone:
+	// Progress comes from a ProgressSink, an iterator result, or both.
+	var progress []any
+	if p.sink.zero != nil {
+		progress = append(progress, g.valueSchema(p.sink.zero.elemType(), dirOut))
+	}
+	if p.iter.kind != iterNone {
 		elem, _, _ := seqType(p.fn.Type().Out(0))
-		m["x-wamp-progress"] = map[string]any{"name": "progress", "schema": g.valueSchema(elem, dirOut)}
+		progress = append(progress, g.valueSchema(elem, dirOut))
+	}
+	switch len(progress) {
+	case 1:
+		m["x-wamp-progress"] = map[string]any{"name": "progress", "schema": progress[0]}
+	case 2:
+		m["x-wamp-progress"] = map[string]any{"name": "progress", "schema": map[string]any{"anyOf": progress}}
 	}
 	if p.input.zero != nil {
 		m["x-wamp-input"] = map[string]any{"name": "input", "schema": g.valueSchema(p.input.zero.inputElem(), dirIn)}

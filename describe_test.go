@@ -111,6 +111,17 @@ func TestValidateOpenRPCRefuses(t *testing.T) {
 	}
 }
 
+// docOf returns d's document, made as Document makes it, after checking
+// that it is valid OpenRPC and that the schemas' second pass met no
+// component that the first did not.
+func docOf(t *testing.T, d *Description) map[string]any {
+	t.Helper()
+	doc, late := buildDocument(d.info, d.procs)
+	require.Zero(t, late, "components first met in the second pass")
+	require.NoError(t, validateOpenRPC(t, doc))
+	return doc
+}
+
 func docJSON(t *testing.T, doc map[string]any) string {
 	t.Helper()
 	b, err := json.Marshal(doc)
@@ -186,6 +197,10 @@ func TestDescribeSignatures(t *testing.T) {
 			  "result": {"name": "result", "schema": {"type": "number"}},
 			  "x-wamp-input": {"name": "input", "schema": {"type": ["string", "null"], "contentEncoding": "base64", "x-wamp-binary": true,
 			    "pattern": "^\u0000?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}}}`},
+		{"t.both", func(s ProgressSink[string]) iter.Seq[int8] { return nil }, nil,
+			`{"name": "t.both", "paramStructure": "by-position", "params": [],
+			  "result": {"name": "result", "schema": {"type": ["array", "null"], "items": ` + int8Schema + `}},
+			  "x-wamp-progress": {"name": "progress", "schema": {"anyOf": [{"type": "string"}, ` + int8Schema + `]}}}`},
 		{"t.prefix.", func(d Details) {}, []Option{WithRegisterOptions(wamp.Dict{"match": "prefix"}), WithSummary("s"), WithDescription("d")},
 			`{"name": "t.prefix.", "summary": "s", "description": "d", "x-wamp-match": "prefix", "paramStructure": "by-position", "params": [],
 			  "result": {"name": "result", "schema": {"type": "null"}}}`},
@@ -200,8 +215,8 @@ func TestDescribeSignatures(t *testing.T) {
 	for i := len(procs) - 1; i >= 0; i-- { // backwards: the document sorts them
 		require.NoError(t, d.Register(procs[i].uri, procs[i].fn, procs[i].opts...), procs[i].uri)
 	}
-	doc := d.Document()
-	require.NoError(t, validateOpenRPC(t, doc))
+	doc := docOf(t, d)
+	require.Equal(t, docJSON(t, doc), docJSON(t, d.Document()))
 	var names []string
 	for _, m := range doc["methods"].([]any) {
 		names = append(names, m.(map[string]any)["name"].(string))
@@ -241,8 +256,8 @@ func TestDescribeComponents(t *testing.T) {
 	}
 	require.NoError(t, d.Register("t.tree", func(n sNode, tr sTree) (sNode, error) { return n, nil }))
 	require.NoError(t, d.Register("t.wrap", func(w sWrap) (sWrap, error) { return w, nil }))
-	doc := d.Document()
-	require.NoError(t, validateOpenRPC(t, doc))
+	require.NoError(t, d.Register("t.ptree", func(pt pTree) (pTree, error) { return pt, nil }))
+	doc := docOf(t, d)
 
 	ref := func(name string) string { return `{"$ref": "#/components/schemas/` + name + `"}` }
 	param := func(i int, schema string) string {
@@ -274,13 +289,18 @@ func TestDescribeComponents(t *testing.T) {
 		"sNode": {"type": "object", "properties": {"id": `+uint8Schema+`, "kids": {"type": ["array", "null"], "items": `+ref("sNode")+`}}},
 		"sTree": {"type": ["array", "null"], "items": `+ref("sTree")+`},
 		"sWrap_in": {"type": "object", "properties": {"t": {"type": "object", "properties": {"X": `+intSchema+`}}}},
-		"sWrap_out": {"type": "object", "properties": {"t": {"type": "string"}}}
+		"sWrap_out": {"type": "object", "properties": {"t": {"type": "string"}}},
+		"pTree_in": {"type": ["array", "null"], "items": {"type": ["object", "null"], "properties": {"S": `+ref("pS_in")+`, "Kids": `+ref("pTree_in")+`}}},
+		"pTree_out": {"type": ["array", "null"], "items": {"type": ["object", "null"], "properties": {"S": `+ref("pS_out")+`, "Kids": `+ref("pTree_out")+`}}},
+		"pS_in": {"type": "object", "properties": {"T": {"type": "object", "properties": {"X": `+intSchema+`}}}},
+		"pS_out": {"type": "object", "properties": {"T": {"type": "string"}}}
 	}`, string(schemas))
 }
 
 func TestDescribeErrors(t *testing.T) {
 	d := NewDescription(Info{})
 	err := d.Register("t.x", func(a, b int) {}, WithParamDescriptions("only one"))
+	require.ErrorIs(t, err, ErrSignature)
 	require.ErrorContains(t, err, "register t.x: WithParamDescriptions has 1 descriptions for 2 argument parameters")
 	require.NoError(t, d.Register("t.x", func(a, b int) {}))
 	require.ErrorContains(t, d.Register("t.x", func() {}), "register t.x: the description already has this procedure")
@@ -316,6 +336,11 @@ func TestDescribeCached(t *testing.T) {
 	d := NewDescription(Info{})
 	doc := d.Document()
 	require.Equal(t, reflect.ValueOf(doc).Pointer(), reflect.ValueOf(d.Document()).Pointer())
+
+	var zero Description // usable as it is
+	require.Empty(t, zero.Document()["methods"])
+	require.NoError(t, zero.Register("t.a", func() {}))
+	require.Len(t, zero.Document()["methods"], 1)
 }
 
 // TestServiceDiscovery: the discovery procedure serves the Service's
@@ -326,8 +351,9 @@ func TestServiceDiscovery(t *testing.T) {
 	noLeaks(t)
 	r := wampfntest.NewRouter(t)
 	shared := WithProcedureOptions(WithRegisterOptions(wamp.Dict{"invoke": "roundrobin"}))
-	s1 := NewService(r.Dialer(wampfntest.InProcess), WithDiscovery("t.describe"), shared, WithInfo(Info{Title: "one", Version: "1"}))
-	s2 := NewService(r.Dialer(wampfntest.InProcess), WithDiscovery("t.describe"), shared, WithInfo(Info{Title: "one", Version: "1"}))
+	refused := WithErrorHandler(func(err error) { t.Errorf("a Service reported: %v", err) })
+	s1 := NewService(r.Dialer(wampfntest.InProcess), WithDiscovery("t.describe"), shared, refused, WithInfo(Info{Title: "one", Version: "1"}))
+	s2 := NewService(r.Dialer(wampfntest.InProcess), WithDiscovery("t.describe"), shared, refused, WithInfo(Info{Title: "two", Version: "1"}))
 	for _, s := range []*Service{s1, s2} {
 		require.NoError(t, s.Register("t.longop", longopFunc, WithParamNames("n")))
 		runService(t, s)
@@ -339,16 +365,22 @@ func TestServiceDiscovery(t *testing.T) {
 	want := docJSON(t, s1.Describe())
 	require.Contains(t, want, `"name":"t.longop"`)
 	require.NotContains(t, want, "t.describe")
+	wants := map[string]string{"one": want, "two": docJSON(t, s2.Describe())}
 	for _, tr := range wampfntest.Transports {
 		c := r.Connect(t, tr)
-		for range 2 { // both Services answer, in turn
+		seen := map[string]bool{}
+		for range 2 { // both Services answer, in turn: both registered discovery, shared
 			res, err := c.Call(t.Context(), "t.describe", nil, nil, nil, nil)
 			require.NoError(t, err, tr.String())
 			require.Len(t, res.Arguments, 1)
 			doc, ok := wamp.AsDict(res.Arguments[0])
 			require.True(t, ok, "%T", res.Arguments[0])
-			require.JSONEq(t, want, docJSON(t, doc), tr.String())
+			info, _ := wamp.AsDict(doc["info"])
+			title, _ := info["title"].(string)
+			seen[title] = true
+			require.JSONEq(t, wants[title], docJSON(t, doc), tr.String())
 		}
+		require.Len(t, seen, 2, "%s: both Services answered", tr)
 	}
 
 	require.NoError(t, s1.Register("t.added", func(s string) string { return s }))

@@ -331,7 +331,7 @@ func (p *procedure) planOptions(cfg *config) error {
 		}
 	}
 	if d := cfg.doc.params; d != nil && len(d) != len(p.args) {
-		return p.invalid("WithParamDescriptions has %d descriptions for %d argument parameters", len(d), len(p.args))
+		return p.unsupported("WithParamDescriptions has %d descriptions for %d argument parameters", len(d), len(p.args))
 	}
 	p.input.buffer, p.input.idle, p.iter.limit = DefaultInputBuffer, DefaultInputIdleTimeout, DefaultIteratorLimit
 	switch {

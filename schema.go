@@ -65,6 +65,8 @@ type schemaGen struct {
 	names      map[schemaKey]string  // the components' names
 	components map[string]any        // the components' schemas, by name
 
+	late int // components first met after collecting; 0 (tests check it)
+
 	// For naming (see nameComponents).
 	byName map[string]map[reflect.Type]bool // the types of each short name
 	dirs   map[reflect.Type]int             // how many components each type has
@@ -141,12 +143,13 @@ func (g *schemaGen) ref(t reflect.Type, dir schemaDir) map[string]any {
 	if !known {
 		g.keys = append(g.keys, k)
 		if !g.collecting {
+			g.late++ // not met while collecting: a bug, but named all the same
 			name = g.nameOf(k)
 		}
 		g.names[k] = name
 	}
 	if g.collecting {
-		if !known && t.Kind() == reflect.Struct {
+		if !known {
 			g.walk(t, dir)
 		}
 		return map[string]any{}
@@ -244,6 +247,8 @@ func (g *schemaGen) structSchema(t reflect.Type, dir schemaDir) map[string]any {
 	props := make(map[string]any, len(fields))
 	for _, f := range fields {
 		switch {
+		case dir == dirIn && behindUnsettable(t, f.index):
+			props[f.name] = false // the decoder refuses the key
 		case f.quoted && f.typ.Kind() == reflect.Pointer:
 			props[f.name] = map[string]any{"type": []any{"string", "null"}}
 		case f.quoted:
@@ -294,13 +299,21 @@ func (g *schemaGen) asymmetric(t reflect.Type) bool {
 	if a, ok := g.asym[t]; ok {
 		return a
 	}
-	g.asym[t] = false // a type that refers to itself adds nothing by that
-	a := g.asymmetricNow(t)
-	g.asym[t] = a
+	a := g.reachesAsymmetry(t, map[reflect.Type]bool{})
+	g.asym[t] = a // only whole answers are kept: one found inside a cycle may be partial
 	return a
 }
 
-func (g *schemaGen) asymmetricNow(t reflect.Type) bool {
+// reachesAsymmetry reports whether t, or a type reachable from it and not
+// in seen, differs by direction by itself.
+func (g *schemaGen) reachesAsymmetry(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if a, ok := g.asym[t]; ok {
+		return a
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
 	if t.Kind() == reflect.Interface {
 		return t.NumMethod() != 0
 	}
@@ -314,13 +327,35 @@ func (g *schemaGen) asymmetricNow(t reflect.Type) bool {
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return g.asymmetric(t.Elem())
+		return g.reachesAsymmetry(t.Elem(), seen)
 	case reflect.Struct:
 		fields, _ := structFields(t)
 		for _, f := range fields {
-			if !f.quoted && g.asymmetric(f.typ) {
+			if behindUnsettable(t, f.index) || !f.quoted && g.reachesAsymmetry(f.typ, seen) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// behindUnsettable reports whether the field of struct t at index is
+// promoted through an embedded pointer that the decoder cannot set: one
+// reached through an unexported field (its own, or an embedded struct's
+// on the way). The decoder refuses such a field's key when the pointer is
+// nil, as it always is in a value being decoded (as encoding/json does),
+// while the encoder sends the field when the pointer is set.
+func behindUnsettable(t reflect.Type, index []int) bool {
+	unexported := false
+	for _, x := range index[:len(index)-1] {
+		sf := t.Field(x)
+		unexported = unexported || !sf.IsExported()
+		t = sf.Type
+		if t.Kind() == reflect.Pointer {
+			if unexported {
+				return true
+			}
+			t = t.Elem()
 		}
 	}
 	return false

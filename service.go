@@ -34,7 +34,7 @@ import (
 // WithRegisterOptions(wamp.Dict{"invoke": "roundrobin"}) (or "random",
 // "first", "last"); the router then spreads the calls over them.
 //
-// Register, Unregister and Run are safe to call concurrently.
+// Register, Unregister, Describe and Run are safe to call concurrently.
 type Service struct {
 	dial func(ctx context.Context) (*client.Client, error)
 	cfg  serviceConfig

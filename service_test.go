@@ -177,7 +177,9 @@ func TestServiceRouterLoss(t *testing.T) {
 	require.NotNil(t, res.Arguments[0], "test.loss.block is not registered after the reconnection")
 	res, err = c2.Call(context.Background(), "test.loss.describe", nil, nil, nil, nil)
 	require.NoError(t, err, "the discovery procedure is registered again too")
-	require.Len(t, res.Arguments[0].(map[string]any)["methods"], 2)
+	doc, ok := wamp.AsDict(res.Arguments[0])
+	require.True(t, ok, "%T", res.Arguments[0])
+	require.Len(t, doc["methods"], 2)
 
 	lost := false
 	for _, err := range errs.all() {
