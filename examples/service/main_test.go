@@ -100,17 +100,13 @@ func TestHelp(t *testing.T) {
 	require.Empty(t, errOut.String())
 }
 
-// TestLibraryOnEveryTransport tests the Library as its author would with
-// wampfntest: served by a Service that dials the kit's router, called
-// through BindAll from a caller on each transport. The kit closes the
-// callers, then the router; the Service is stopped before that.
-func TestLibraryOnEveryTransport(t *testing.T) {
-	noLeaks(t)
-	r := wampfntest.NewRouter(t)
+// serveLibrary serves lib's methods on a Service with opts that dials r,
+// until the test's cleanup stops it, and returns once they are
+// registered.
+func serveLibrary(t *testing.T, r *wampfntest.Router, lib *Library, opts ...wampfn.ServiceOption) {
 	ready := make(chan struct{}, 1)
 	svc := wampfn.NewService(r.Dialer(wampfntest.InProcess),
-		wampfn.WithOnConnect(func(context.Context, *client.Client) { ready <- struct{}{} }))
-	lib := &Library{}
+		append(opts, wampfn.WithOnConnect(func(context.Context, *client.Client) { ready <- struct{}{} }))...)
 	require.NoError(t, svc.RegisterMethods(prefix, lib))
 	ctx, stop := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
@@ -120,6 +116,17 @@ func TestLibraryOnEveryTransport(t *testing.T) {
 		require.NoError(t, <-stopped)
 	})
 	<-ready
+}
+
+// TestLibraryOnEveryTransport tests the Library as its author would with
+// wampfntest: served by a Service that dials the kit's router, called
+// through BindAll from a caller on each transport. The kit closes the
+// callers, then the router; the Service is stopped before that.
+func TestLibraryOnEveryTransport(t *testing.T) {
+	noLeaks(t)
+	r := wampfntest.NewRouter(t)
+	lib := &Library{}
+	serveLibrary(t, r, lib)
 
 	for _, tr := range wampfntest.Transports {
 		t.Run(tr.String(), func(t *testing.T) {
@@ -161,20 +168,8 @@ func TestLibraryOnEveryTransport(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	noLeaks(t)
 	r := wampfntest.NewRouter(t)
-	ready := make(chan struct{}, 1)
-	svc := wampfn.NewService(r.Dialer(wampfntest.InProcess),
-		wampfn.WithDiscovery(prefix+"describe"),
-		wampfn.WithInfo(wampfn.Info{Title: "library", Version: "1.0.0"}),
-		wampfn.WithOnConnect(func(context.Context, *client.Client) { ready <- struct{}{} }))
-	require.NoError(t, svc.RegisterMethods(prefix, &Library{}))
-	ctx, stop := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-stopped)
-	})
-	<-ready
+	serveLibrary(t, r, &Library{},
+		wampfn.WithDiscovery(prefix+"describe"), wampfn.WithInfo(wampfn.Info{Title: "library", Version: "1.0.0"}))
 
 	const (
 		id   = `{"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}`
