@@ -59,7 +59,7 @@ type schemaKey struct {
 type schemaGen struct {
 	collecting bool
 	keys       []schemaKey           // the components, in the order first met (collecting)
-	building   map[reflect.Type]bool // named non-struct types being walked (collecting)
+	building   map[reflect.Type]bool // the named types being walked, but components (see schema)
 	recursive  map[reflect.Type]bool // named non-struct types that refer to themselves
 	asym       map[reflect.Type]bool // asymmetric's memo
 	names      map[schemaKey]string  // the components' names
