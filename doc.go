@@ -187,7 +187,9 @@
 // goes away, retries a registration that the router refuses (see
 // [ErrRegistrationRefused]), and when its context ends unregisters every
 // procedure, lets calls in flight finish ([WithShutdownTimeout]), cancels
-// the rest and closes the client. Scaling past one process is the
+// the rest and closes the client. [Dial] is the dial function for a
+// production router: serializer, TLS, and ticket, WAMP-CRA or cryptosign
+// authentication ([DialConfig]). Scaling past one process is the
 // router's job: several callees register the same procedure with a shared
 // registration, such as WithRegisterOptions(wamp.Dict{"invoke":
 // "roundrobin"}) (see [WithRegisterOptions]).

@@ -21,9 +21,7 @@ import (
 // every procedure, serves them, and when the router goes away reconnects
 // and registers them again. nexus does none of this by itself.
 //
-//	s := wampfn.NewService(func(ctx context.Context) (*client.Client, error) {
-//		return client.ConnectNet(ctx, "ws://router:8080/ws", client.Config{Realm: "realm1"})
-//	})
+//	s := wampfn.NewService(wampfn.Dial("ws://router:8080/ws", wampfn.DialConfig{Realm: "realm1"}))
 //	if err := s.Register("com.myapp.longop", longop); err != nil { ... }
 //	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 //	defer stop()
@@ -57,7 +55,7 @@ type Service struct {
 }
 
 // NewService returns a Service that connects with dial. dial must return a
-// client that has joined its realm (client.ConnectNet or
+// client that has joined its realm ([Dial], client.ConnectNet or
 // client.ConnectLocal, for example); it is called for the first connection
 // and after every loss. Its ctx is done when Run's ctx is: dial may use it
 // to abort connecting, and must not tie the returned client's lifetime to

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := client.Config{Realm: realm, Logger: quiet}
 
 	// The callee. The Service dials (here, a local session; in production
-	// client.ConnectNet), registers the procedures, reconnects when the
+	// wampfn.Dial, with authentication), registers the procedures, reconnects when the
 	// router goes away, and shuts down gracefully when its ctx ends.
 	ready := make(chan struct{})
 	markReady := sync.OnceFunc(func() { close(ready) })
