@@ -32,12 +32,16 @@ import (
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
-	"github.com/gammazero/nexus/v3/transport/serialize"
 	"github.com/gammazero/nexus/v3/wamp"
 	"github.com/wampfn/wampfn"
 )
 
-const procedure = "com.myapp.longop"
+const (
+	procedure = "com.myapp.longop"
+	// discovery returns the OpenRPC document of longop (see
+	// docs/discovery.md): wampfn describe --discovery com.myapp.describe.
+	discovery = "com.myapp.describe"
+)
 
 // longop sends 0..n-1, one per interval, when the caller wants progress,
 // else waits n intervals; then it returns n. It stops at once when the
@@ -67,6 +71,19 @@ func longop(interval time.Duration) func(ctx context.Context, n int, sink wampfn
 		}
 		return n, nil
 	}
+}
+
+// register registers fn as longop on c, and its OpenRPC document as
+// discovery.
+func register(c *client.Client, fn any, opts []wampfn.Option) error {
+	d := wampfn.NewDescription(wampfn.Info{Title: "longop", Version: "1.0.0"})
+	if err := d.Register(procedure, fn, opts...); err != nil {
+		return err
+	}
+	if err := wampfn.Register(c, procedure, fn, opts...); err != nil {
+		return err
+	}
+	return wampfn.Register(c, discovery, d.Document)
 }
 
 func main() {
@@ -99,8 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *interval <= 0 {
 		return fail(2, "-interval must be positive, got %s", *interval)
 	}
-	ser, ok := map[string]serialize.Serialization{"json": serialize.JSON, "msgpack": serialize.MSGPACK, "cbor": serialize.CBOR}[*serializer]
-	if !ok {
+	if _, err := wampfn.ParseSerializer(*serializer); err != nil {
 		return fail(2, "-serializer must be json, msgpack or cbor, got %q", *serializer)
 	}
 	if *routerURL != "" && *listen != "" {
@@ -111,19 +127,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	fn := longop(*interval)
-	opts := []wampfn.Option{wampfn.WithParamNames("n")}
+	opts := []wampfn.Option{wampfn.WithParamNames("n"),
+		wampfn.WithSummary("Counts to n, one progressive result a second."),
+		wampfn.WithParamDescriptions("how many progressive results")}
 	if !*quiet {
 		// One line per call on stderr: procedure, duration, outcome.
 		opts = append(opts, wampfn.WithInterceptors(wampfn.Logging(slog.New(slog.NewTextHandler(stderr, nil)))))
 	}
 	if *routerURL != "" {
-		cfg := client.Config{Realm: *realm, Serialization: ser, Logger: logger}
-		c, err := client.ConnectNet(ctx, *routerURL, cfg)
+		c, err := wampfn.Dial(*routerURL, wampfn.DialConfig{Realm: *realm, Serializer: *serializer, Logger: logger})(ctx)
 		if err != nil {
-			return fail(1, "cannot connect to %s: %v", *routerURL, err)
+			return fail(1, "%v", err)
 		}
 		defer c.Close()
-		if err := wampfn.Register(c, procedure, fn, opts...); err != nil {
+		if err := register(c, fn, opts); err != nil {
 			return fail(1, "%v", err)
 		}
 		fmt.Fprintf(stdout, "registered %s on %s realm %s\n", procedure, *routerURL, *realm)
@@ -147,7 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(1, "cannot connect to the embedded router: %v", err)
 	}
 	defer callee.Close()
-	if err := wampfn.Register(callee, procedure, fn, opts...); err != nil {
+	if err := register(callee, fn, opts); err != nil {
 		return fail(1, "%v", err)
 	}
 

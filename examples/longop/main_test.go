@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -47,7 +48,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-interval", "-1s"}, 2, "longop: -interval must be positive, got -1s\n"},
 		{[]string{"-serializer", "xml"}, 2, "longop: -serializer must be json, msgpack or cbor, got \"xml\"\n"},
 		{[]string{"extra"}, 2, "longop: unexpected argument \"extra\"\n"},
-		{[]string{"-router", "ws://127.0.0.1:1/ws"}, 1, "longop: cannot connect to ws://127.0.0.1:1/ws: "},
+		{[]string{"-router", "ws://127.0.0.1:1/ws"}, 1, "longop: wampfn: connect ws://127.0.0.1:1/ws: "},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -159,6 +160,13 @@ func TestListen(t *testing.T) {
 			res, err = c.Call(t.Context(), procedure, nil, nil, wamp.Dict{"n": 2}, nil)
 			require.NoError(t, err)
 			require.EqualValues(t, 2, res.Arguments[0])
+
+			// The OpenRPC document, as docs/discovery.md shows it.
+			res, err = c.Call(t.Context(), discovery, nil, nil, nil, nil)
+			require.NoError(t, err)
+			doc, err := json.Marshal(res.Arguments[0])
+			require.NoError(t, err)
+			require.JSONEq(t, longopDoc, string(doc))
 		})
 	}
 
@@ -191,3 +199,23 @@ func (s *syncBuffer) String() string {
 }
 
 var serializations = map[string]serialize.Serialization{"json": serialize.JSON, "msgpack": serialize.MSGPACK, "cbor": serialize.CBOR}
+
+// longopDoc is longop's OpenRPC document, written out by hand from the
+// rules of docs/discovery.md (which shows the same).
+const longopDoc = `{
+  "openrpc": "1.3.2",
+  "info": {"title": "longop", "version": "1.0.0"},
+  "methods": [
+    {
+      "name": "com.myapp.longop",
+      "summary": "Counts to n, one progressive result a second.",
+      "paramStructure": "either",
+      "params": [
+        {"name": "n", "description": "how many progressive results", "required": true,
+         "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}
+      ],
+      "result": {"name": "result", "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}},
+      "x-wamp-progress": {"name": "progress", "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}
+    }
+  ]
+}`
