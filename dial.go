@@ -175,13 +175,21 @@ func signCryptosign(key ed25519.PrivateKey, c *wamp.Challenge) string {
 // dialError names url in err, and marks a refused session: one that the
 // router aborted after HELLO, or after a CHALLENGE was answered (nexus
 // returns the router's message, such as "invalid signature", as it is),
-// but for a router that stopped answering or went away meanwhile, and one
-// without the roles a client needs, which are no refusals.
+// or whose connection the router closed during the join (the nexus v3.3.0
+// router can close it before its ABORT is written: it sends, then closes);
+// but not a router that stopped answering, nor one without the roles a
+// client needs.
 func dialError(url, realm string, err error, challenged bool) error {
 	msg := err.Error()
-	lost := msg == "timeout waiting for message" || msg == "receive channel closed" || errors.Is(err, client.ErrRouterNoRoles)
-	if strings.HasPrefix(msg, "received unexpected ABORT") || challenged && !lost {
+	switch {
+	case msg == "receive channel closed":
+		return fmt.Errorf("wampfn: connect %s, realm %q: %w: %s", url, realm, ErrSessionRefused, closedWithoutReason)
+	case strings.HasPrefix(msg, "received unexpected ABORT"),
+		challenged && msg != "timeout waiting for message" && !errors.Is(err, client.ErrRouterNoRoles):
 		return fmt.Errorf("wampfn: connect %s, realm %q: %w: %v", url, realm, ErrSessionRefused, err)
 	}
 	return fmt.Errorf("wampfn: connect %s: %w", url, err)
 }
+
+// closedWithoutReason is the reason of a refusal whose ABORT was lost.
+const closedWithoutReason = "the router closed the connection during the join, without a reason"

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,8 +144,7 @@ func TestDialAuthentication(t *testing.T) {
 					require.NoError(t, c.Close())
 					return
 				}
-				require.ErrorIs(t, err, ErrSessionRefused)
-				require.ErrorContains(t, err, tt.refused)
+				requireRefused(t, err, tt.refused)
 				require.ErrorContains(t, err, "wampfn: connect "+r.URL()+`, realm "realm1": the router refused the session`)
 			})
 		}
@@ -175,8 +175,7 @@ func TestDialErrors(t *testing.T) {
 
 	r := wampfntest.NewRouter(t)
 	_, err = Dial(r.URL(), DialConfig{Realm: "nosuchrealm"})(t.Context())
-	require.ErrorIs(t, err, ErrSessionRefused)
-	require.ErrorContains(t, err, "wamp.error.no_such_realm")
+	requireRefused(t, err, "wamp.error.no_such_realm")
 
 	// A router that challenges, then stops answering: no refusal, but a
 	// router that is not there.
@@ -200,6 +199,17 @@ func (a stallAuth) Authenticate(_ wamp.ID, _ wamp.Dict, c wamp.Peer) (*wamp.Welc
 	c.Send() <- &wamp.Challenge{AuthMethod: "ticket", Extra: wamp.Dict{}}
 	<-a.release
 	return nil, errors.New("released")
+}
+
+// requireRefused requires err to be a refused session, for the router's
+// reason or, when the nexus router closed the connection before its ABORT
+// was written (a race in its AttachClient: send, then close), for none.
+func requireRefused(t testing.TB, err error, reason string) {
+	t.Helper()
+	require.ErrorIs(t, err, ErrSessionRefused)
+	if !strings.Contains(err.Error(), closedWithoutReason) {
+		require.ErrorContains(t, err, reason)
+	}
 }
 
 // TestSignCryptosign: the signature is WAMP cryptosign's, the ed25519
@@ -242,8 +252,7 @@ func TestServiceDialAuthentication(t *testing.T) {
 	runService(t, bad)
 	select {
 	case err := <-refused:
-		require.ErrorIs(t, err, ErrSessionRefused)
-		require.ErrorContains(t, err, "invalid signature")
+		requireRefused(t, err, "invalid signature")
 	case <-time.After(10 * time.Second):
 		t.Fatal("the Service did not report the refused session")
 	}
