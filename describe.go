@@ -119,22 +119,19 @@ type Description struct {
 	info  Info
 	mu    sync.Mutex
 	procs []*procedure
-	doc   *document
+	doc   *document // of procs; nil until Document after each change
 }
 
 // NewDescription returns an empty Description with info.
 func NewDescription(info Info) *Description {
-	return &Description{info: info, doc: &document{info: info}}
+	return &Description{info: info}
 }
 
 // Register analyses fn as Register does and adds procedure to d. It
 // returns Register's errors for a function or a URI that Register
 // refuses, and an error when d already has procedure.
 func (d *Description) Register(procedure string, fn any, opts ...Option) error {
-	p, err := newProcedure(procedure, fn, opts)
-	if err == nil {
-		err = checkProcedureURI(procedure, matchOption(p.registerOpts))
-	}
+	p, err := planProcedure(procedure, fn, opts)
 	if err != nil {
 		return err
 	}
@@ -160,7 +157,7 @@ func (d *Description) add(procs ...*procedure) error {
 		}
 	}
 	d.procs = append(d.procs, procs...)
-	d.doc = &document{info: d.info, procs: slices.Clone(d.procs)}
+	d.doc = nil // Document makes the new one
 	return nil
 }
 
@@ -170,7 +167,7 @@ func (d *Description) add(procs ...*procedure) error {
 // then, and must not be modified.
 func (d *Description) Document() map[string]any {
 	d.mu.Lock()
-	if d.doc == nil { // a zero Description
+	if d.doc == nil { // new, or changed since the last call
 		d.doc = &document{info: d.info, procs: slices.Clone(d.procs)}
 	}
 	doc := d.doc

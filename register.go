@@ -22,11 +22,8 @@ import (
 // refused before the router is asked ([Service.Register] has the rules). An
 // error from the router is returned wrapped.
 func Register(c *client.Client, procedure string, fn any, opts ...Option) error {
-	p, err := newProcedure(procedure, fn, opts)
+	p, err := planProcedure(procedure, fn, opts)
 	if err != nil {
-		return err
-	}
-	if err := checkProcedureURI(procedure, matchOption(p.registerOpts)); err != nil {
 		return err
 	}
 	if c == nil {
@@ -36,6 +33,21 @@ func Register(c *client.Client, procedure string, fn any, opts ...Option) error 
 		return fmt.Errorf("wampfn: register %s: %w", procedure, err)
 	}
 	return nil
+}
+
+// planProcedure analyses fn for serving as the procedure name, then
+// checks name against the URI rules for the match policy of its REGISTER
+// options: what Register, Service.Register and Description.Register do
+// before anything else.
+func planProcedure(name string, fn any, opts []Option) (*procedure, error) {
+	p, err := newProcedure(name, fn, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProcedureURI(name, matchOption(p.registerOpts)); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Handler analyses fn and returns it as a nexus invocation handler that

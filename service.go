@@ -79,10 +79,7 @@ func NewService(dial func(ctx context.Context) (*client.Client, error), opts ...
 	if uri := s.cfg.discovery; uri != "" {
 		// The Service's procedure options apply, a shared registration's
 		// "invoke" and interceptors among them.
-		p, err := newProcedure(uri, s.Describe, slices.Clip(s.cfg.procOpts))
-		if err == nil {
-			err = checkProcedureURI(uri, matchOption(p.registerOpts))
-		}
+		p, err := planProcedure(uri, s.Describe, slices.Clip(s.cfg.procOpts))
 		if err != nil {
 			s.initErr = fmt.Errorf("wampfn: WithDiscovery(%q): %w", uri, err)
 		} else {
@@ -143,11 +140,8 @@ func (s *Service) changed() {
 // Register returns an error wrapping ErrSignature for a function that
 // cannot be served, and an error when the Service already has procedure.
 func (s *Service) Register(procedure string, fn any, opts ...Option) error {
-	p, err := newProcedure(procedure, fn, append(slices.Clip(s.cfg.procOpts), opts...))
+	p, err := planProcedure(procedure, fn, append(slices.Clip(s.cfg.procOpts), opts...))
 	if err != nil {
-		return err
-	}
-	if err := checkProcedureURI(procedure, matchOption(p.registerOpts)); err != nil {
 		return err
 	}
 	return s.add(p)
