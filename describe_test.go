@@ -1,9 +1,11 @@
 package wampfn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"net/url"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,25 +34,9 @@ const (
 	uint8Schema = `{"type": "integer", "minimum": 0, "maximum": 255}`
 )
 
-// longopDoc is the document of Autobahn's longop, as docs/discovery.md
-// shows it.
-const longopDoc = `{
-  "openrpc": "1.3.2",
-  "info": {"title": "longop", "version": "1.0.0"},
-  "methods": [
-    {
-      "name": "com.myapp.longop",
-      "summary": "Counts to n, one progressive result a second.",
-      "paramStructure": "either",
-      "params": [
-        {"name": "n", "description": "how many progressive results", "required": true,
-         "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}
-      ],
-      "result": {"name": "result", "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}},
-      "x-wamp-progress": {"name": "progress", "schema": {"type": "integer", "minimum": -9223372036854775808, "maximum": 9223372036854775807}}
-    }
-  ]
-}`
+// longopDocFile holds the document of Autobahn's longop, written out by
+// hand; docs/discovery.md shows it, and examples/longop serves it.
+const longopDocFile = "testdata/openrpc/longop.json"
 
 func longopFunc(ctx context.Context, n int, sink ProgressSink[int]) (int, error) { return n, nil }
 
@@ -57,19 +44,30 @@ func TestDescribeLongop(t *testing.T) {
 	d := NewDescription(Info{Title: "longop", Version: "1.0.0"})
 	require.NoError(t, d.Register("com.myapp.longop", longopFunc, WithParamNames("n"),
 		WithSummary("Counts to n, one progressive result a second."), WithParamDescriptions("how many progressive results")))
-	require.JSONEq(t, longopDoc, docJSON(t, d.Document()))
+	want, err := os.ReadFile(longopDocFile)
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), docJSON(t, d.Document()))
 	require.NoError(t, validateOpenRPC(t, d.Document()))
 
 	// docs/discovery.md shows this very document.
 	md, err := os.ReadFile("docs/discovery.md")
 	require.NoError(t, err)
-	require.Contains(t, normalizeJSONBlocks(t, string(md)), normalizeJSON(t, longopDoc), "docs/discovery.md does not show longop's document")
+	require.Contains(t, normalizeJSONBlocks(t, string(md)), normalizeJSON(t, string(want)), "docs/discovery.md does not show longop's document")
 }
 
 // validateOpenRPC validates doc against OpenRPC's meta-schema 1.14.9
 // (testdata/openrpc), draft-07, as @open-rpc/schema-utils-js does.
 func validateOpenRPC(t *testing.T, doc map[string]any) error {
 	t.Helper()
+	sch, err := openRPCMetaSchema()
+	require.NoError(t, err)
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(docJSON(t, doc)))
+	require.NoError(t, err)
+	return sch.Validate(inst)
+}
+
+// openRPCMetaSchema compiles the meta-schema once, for every document.
+var openRPCMetaSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
 	// The OpenRPC meta-schema refers to the JSON Schema one both with and
@@ -80,21 +78,22 @@ func validateOpenRPC(t *testing.T, doc map[string]any) error {
 		"https://meta.json-schema.tools":  "testdata/openrpc/json-schema-tools-meta-schema-1.8.0.json",
 		"https://meta.json-schema.tools/": "testdata/openrpc/json-schema-tools-meta-schema-1.8.0.json",
 	} {
-		f, err := os.Open(file)
-		require.NoError(t, err)
-		s, err := jsonschema.UnmarshalJSON(f)
-		f.Close()
-		require.NoError(t, err, file)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		s, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
 		delete(s.(map[string]any), "$schema")
 		delete(s.(map[string]any), "$id")
-		require.NoError(t, c.AddResource(url, s))
+		if err := c.AddResource(url, s); err != nil {
+			return nil, err
+		}
 	}
-	sch, err := c.Compile("https://meta.open-rpc.org/")
-	require.NoError(t, err)
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(docJSON(t, doc)))
-	require.NoError(t, err)
-	return sch.Validate(inst)
-}
+	return c.Compile("https://meta.open-rpc.org/")
+})
 
 func TestValidateOpenRPCRefuses(t *testing.T) {
 	// The validator is live: documents that break the meta-schema fail.
