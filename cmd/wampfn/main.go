@@ -4,6 +4,7 @@
 //	wampfn call [flags] PROCEDURE [ARG...]        call, with --progress, --repeat for load
 //	wampfn describe [flags] --discovery URI [PROCEDURE]   the signatures of a wampfn Service's OpenRPC document
 //	wampfn list [flags]                            the procedures registered on the realm
+//	wampfn gen ts|py [flags] (--discovery URI | --from FILE)   a typed Autobahn|JS or Autobahn|Python client
 //
 // Flags come before the positional arguments. The connection flags, on
 // every subcommand, each with an environment variable that the flag
@@ -62,6 +63,7 @@ var commands = []command{
 	{"call", "call [flags] PROCEDURE [ARG...]", runCall},
 	{"describe", "describe [flags] --discovery URI [PROCEDURE]", runDescribe},
 	{"list", "list [flags]", runList},
+	{"gen", "gen ts|py [flags] (--discovery URI | --from FILE) [--prefix P] [-o FILE]", runGen},
 }
 
 // run is main with its environment passed in, for tests: args without
@@ -69,7 +71,7 @@ var commands = []command{
 // SIGINT or SIGTERM. It returns the exit status.
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "wampfn: missing command: want call, describe or list (wampfn -h lists them)")
+		fmt.Fprintln(stderr, "wampfn: missing command: want call, describe, list or gen (wampfn -h lists them)")
 		return exitUsage
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -85,6 +87,6 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			return c.run(ctx, args[1:], env, stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "wampfn: unknown command %q: want call, describe or list\n", args[0])
+	fmt.Fprintf(stderr, "wampfn: unknown command %q: want call, describe, list or gen\n", args[0])
 	return exitUsage
 }

@@ -130,7 +130,7 @@ func TestUsage(t *testing.T) {
 	code, out, errOut := runCLI(t.Context())
 	require.Equal(t, exitUsage, code)
 	require.Empty(t, out)
-	require.Equal(t, "wampfn: missing command: want call, describe or list (wampfn -h lists them)\n", errOut)
+	require.Equal(t, "wampfn: missing command: want call, describe, list or gen (wampfn -h lists them)\n", errOut)
 
 	for _, h := range []string{"-h", "--help", "help"} {
 		code, out, errOut := runCLI(t.Context(), h)
@@ -140,13 +140,14 @@ func TestUsage(t *testing.T) {
 			"  wampfn call [flags] PROCEDURE [ARG...]\n"+
 			"  wampfn describe [flags] --discovery URI [PROCEDURE]\n"+
 			"  wampfn list [flags]\n"+
+			"  wampfn gen ts|py [flags] (--discovery URI | --from FILE) [--prefix P] [-o FILE]\n"+
 			"wampfn COMMAND -h lists a command's flags.\n", out, h)
 	}
 
 	code, out, errOut = runCLI(t.Context(), "lst")
 	require.Equal(t, exitUsage, code)
 	require.Empty(t, out)
-	require.Equal(t, "wampfn: unknown command \"lst\": want call, describe or list\n", errOut)
+	require.Equal(t, "wampfn: unknown command \"lst\": want call, describe, list or gen\n", errOut)
 }
 
 // TestInterruptedConnecting: ctx ended before the session is up: the
@@ -211,7 +212,7 @@ func TestBinary(t *testing.T) {
 		{name: "call usage error", args: call(), code: exitUsage,
 			errOut: "wampfn: call: missing PROCEDURE; usage: wampfn call [flags] PROCEDURE [ARG...]\n"},
 		{name: "no command", code: exitUsage,
-			errOut: "wampfn: missing command: want call, describe or list (wampfn -h lists them)\n"},
+			errOut: "wampfn: missing command: want call, describe, list or gen (wampfn -h lists them)\n"},
 		{name: "describe", args: []string{"describe", "--discovery", discoveryURI}, env: []string{"WAMPFN_URL=$URL", "WAMPFN_SERIALIZER=$SER"},
 			out: strings.Join(wantCorpus, "\n") + "\n"},
 		{name: "list", args: []string{"list"}, env: []string{"WAMPFN_URL=$URL", "WAMPFN_SERIALIZER=$SER"}, outLines: listed},
