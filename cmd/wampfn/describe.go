@@ -82,24 +82,9 @@ func runDescribe(ctx context.Context, args []string, env func(string) string, st
 	}
 	procedure := fs.Arg(0)
 
-	c, code := cf.connect(ctx, stderr)
-	if c == nil {
+	doc, methods, code := fetchDocument(ctx, &cf, *discovery, *timeout, "describe", stderr)
+	if doc == nil {
 		return code
-	}
-	res, err := boundedCall(ctx, c, *timeout, *discovery, nil, nil, nil, nil)
-	closeWithin(c, closeWait)
-	if err != nil {
-		var rpcErr client.RPCError
-		if errors.As(err, &rpcErr) && rpcErr.Err.Error == wamp.ErrNoSuchProcedure && ctx.Err() == nil {
-			fmt.Fprintf(stderr, "wampfn: describe: discovery procedure %s is not registered on realm %q\n", *discovery, cf.realm)
-			return exitFailed
-		}
-		return callFailed(ctx, stderr, "describe: "+*discovery, *timeout, err)
-	}
-	doc, methods, ok := openRPCDocument(res)
-	if !ok {
-		fmt.Fprintf(stderr, "wampfn: describe: %s did not return an OpenRPC document\n", *discovery)
-		return exitFailed
 	}
 	if procedure != "" {
 		i := slices.IndexFunc(methods, func(m map[string]any) bool { return m["name"] == procedure })
@@ -129,6 +114,34 @@ func runDescribe(ctx context.Context, args []string, env func(string) string, st
 	}
 	sw.types(stdout)
 	return exitOK
+}
+
+// fetchDocument calls discovery, the discovery procedure of a wampfn
+// Service, as cf says, and returns the OpenRPC document it answers, and
+// its methods. On failure it prints one line to stderr, naming command,
+// and returns a nil document and the exit status.
+func fetchDocument(ctx context.Context, cf *connFlags, discovery string, timeout time.Duration, command string,
+	stderr io.Writer) (map[string]any, []map[string]any, int) {
+	c, code := cf.connect(ctx, stderr)
+	if c == nil {
+		return nil, nil, code
+	}
+	res, err := boundedCall(ctx, c, timeout, discovery, nil, nil, nil, nil)
+	closeWithin(c, closeWait)
+	if err != nil {
+		var rpcErr client.RPCError
+		if errors.As(err, &rpcErr) && rpcErr.Err.Error == wamp.ErrNoSuchProcedure && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "wampfn: %s: discovery procedure %s is not registered on realm %q\n", command, discovery, cf.realm)
+			return nil, nil, exitFailed
+		}
+		return nil, nil, callFailed(ctx, stderr, command+": "+discovery, timeout, err)
+	}
+	doc, methods, ok := openRPCDocument(res)
+	if !ok {
+		fmt.Fprintf(stderr, "wampfn: %s: %s did not return an OpenRPC document\n", command, discovery)
+		return nil, nil, exitFailed
+	}
+	return doc, methods, exitOK
 }
 
 // openRPCDocument returns the OpenRPC document that a discovery procedure

@@ -9,16 +9,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
 )
 
@@ -117,24 +116,9 @@ func runGen(ctx context.Context, args []string, env func(string) string, stdout,
 		}
 		source = *from
 	} else {
-		c, code := cf.connect(ctx, stderr)
-		if c == nil {
+		var code int
+		if doc, methods, code = fetchDocument(ctx, &cf, *discovery, *timeout, "gen", stderr); doc == nil {
 			return code
-		}
-		res, err := boundedCall(ctx, c, *timeout, *discovery, nil, nil, nil, nil)
-		closeWithin(c, closeWait)
-		if err != nil {
-			var rpcErr client.RPCError
-			if errors.As(err, &rpcErr) && rpcErr.Err.Error == wamp.ErrNoSuchProcedure && ctx.Err() == nil {
-				fmt.Fprintf(stderr, "wampfn: gen: discovery procedure %s is not registered on realm %q\n", *discovery, cf.realm)
-				return exitFailed
-			}
-			return callFailed(ctx, stderr, "gen: "+*discovery, *timeout, err)
-		}
-		var ok bool
-		if doc, methods, ok = openRPCDocument(res); !ok {
-			fmt.Fprintf(stderr, "wampfn: gen: %s did not return an OpenRPC document\n", *discovery)
-			return exitFailed
 		}
 		source = fmt.Sprintf("%s at %s, realm %s", *discovery, cf.url, cf.realm)
 	}
@@ -539,6 +523,55 @@ func (b *bytesIn) schema(x any) bool {
 	return false
 }
 
+// A typeNames names the types of one language, for schemaType.
+type typeNames interface {
+	anyType() string   // true, {} or what no type fits
+	neverType() string // false
+	nullType() string
+	refType(component string) (string, bool)
+	// kindType is the type of schema s of JSON type t ("null" included).
+	kindType(t string, s map[string]any) string
+}
+
+// schemaType is the type of schema x in the language of names: an
+// alternative of anyOf, or of a list of JSON types, is a union "A | B".
+func schemaType(names typeNames, x any) string {
+	if v, ok := x.(bool); ok {
+		if v {
+			return names.anyType()
+		}
+		return names.neverType()
+	}
+	s, ok := dictOf(x)
+	if !ok || len(s) == 0 {
+		return names.anyType()
+	}
+	if name, ok := refName(s); ok {
+		if t, ok := names.refType(name); ok {
+			return t
+		}
+		return names.anyType()
+	}
+	var types []string
+	if alts, ok := listOf(s["anyOf"]); ok {
+		rest, nullable := nonNull(alts)
+		for _, a := range rest {
+			types = appendUnique(types, schemaType(names, a))
+		}
+		if nullable {
+			types = appendUnique(types, names.nullType())
+		}
+	} else {
+		for _, t := range schemaTypes(s) {
+			types = appendUnique(types, names.kindType(t, s))
+		}
+	}
+	if len(types) == 0 {
+		return names.anyType()
+	}
+	return strings.Join(types, " | ")
+}
+
 // nonNull splits the alternatives of an anyOf into those that are not
 // {"type": "null"}, and whether one is.
 func nonNull(alts []any) (rest []any, nullable bool) {
@@ -550,6 +583,62 @@ func nonNull(alts []any) (rest []any, nullable bool) {
 		}
 	}
 	return rest, nullable
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// intTypeWord finds Go integer type names in a readable type.
+var intTypeWord = regexp.MustCompile(`\bu?int(8|16|32|64)\b`)
+
+// informativeType finds what a readable Go type says that the
+// TypeScript and Python types do not: integer types, float32, times and
+// fixed-size arrays.
+var (
+	timeWord        = regexp.MustCompile(`\btime\b`)
+	informativeType = regexp.MustCompile(`\bu?int(8|16|32|64)\b|\binteger\b|\bfloat32\b|\btime\b|\[[0-9]+\]`)
+)
+
+// goDoc describes a readable Go type for a doc comment: "Go type
+// map[string][]int8; int8: an integer in [-128, 127]"; "" when the
+// type says nothing that the generated type does not. jsNumbers adds
+// the note on integers that a JavaScript number cannot hold.
+func goDoc(goType string, jsNumbers bool) string {
+	if !informativeType.MatchString(goType) {
+		return ""
+	}
+	doc := "Go type " + goType + ";"
+	switch bare := strings.TrimPrefix(goType, "*"); {
+	case bare == "time":
+		return "an RFC 3339 date-time"
+	case intTypeWord.FindString(bare) == bare:
+		doc = "" // "int8: an integer in ..." says it
+	}
+	seen := map[string]bool{}
+	for _, m := range intTypeWord.FindAllString(goType, -1) {
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, t := range integerTypes {
+			if t.name == m {
+				doc += fmt.Sprintf(" %s: an integer in [%s, %s];", m, t.lo, t.hi)
+			}
+		}
+	}
+	if timeWord.MatchString(goType) {
+		doc += " time: an RFC 3339 date-time;"
+	}
+	if jsNumbers {
+		doc += precisionNote(goType)
+	}
+	return strings.TrimSpace(strings.TrimSuffix(doc, ";"))
 }
 
 // precisionNote is the note on a type that holds integers a JavaScript

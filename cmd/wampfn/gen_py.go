@@ -198,46 +198,19 @@ func (w *pyWriter) builtin(t string) string {
 }
 
 // typ is the Python type of schema x.
-func (w *pyWriter) typ(x any) string {
-	if v, ok := x.(bool); ok {
-		if v {
-			return w.builtin("object")
-		}
-		return "typing.NoReturn"
-	}
-	s, ok := dictOf(x)
-	if !ok || len(s) == 0 {
-		return w.builtin("object")
-	}
-	if name, ok := refName(s); ok {
-		if py, ok := w.names[name]; ok {
-			return py
-		}
-		return w.builtin("object")
-	}
-	if alts, ok := listOf(s["anyOf"]); ok {
-		rest, nullable := nonNull(alts)
-		var types []string
-		for _, a := range rest {
-			types = appendUnique(types, w.typ(a))
-		}
-		if nullable {
-			types = appendUnique(types, "None")
-		}
-		return strings.Join(types, " | ")
-	}
-	var types []string
-	for _, t := range schemaTypes(s) {
-		types = appendUnique(types, w.kind(t, s))
-	}
-	if len(types) == 0 {
-		return w.builtin("object")
-	}
-	return strings.Join(types, " | ")
+func (w *pyWriter) typ(x any) string { return schemaType(w, x) }
+
+func (w *pyWriter) anyType() string   { return w.builtin("object") }
+func (w *pyWriter) neverType() string { return "typing.NoReturn" }
+func (w *pyWriter) nullType() string  { return "None" }
+
+func (w *pyWriter) refType(c string) (string, bool) {
+	name, ok := w.names[c]
+	return name, ok
 }
 
-// kind is the Python type of schema s of JSON type t.
-func (w *pyWriter) kind(t string, s map[string]any) string {
+// kindType is the Python type of schema s of JSON type t.
+func (w *pyWriter) kindType(t string, s map[string]any) string {
 	switch t {
 	case "null":
 		return "None"

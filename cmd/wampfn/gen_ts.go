@@ -140,46 +140,19 @@ func tsKey(k string) string {
 }
 
 // typ is the TypeScript type of schema x.
-func (w *tsWriter) typ(x any) string {
-	if v, ok := x.(bool); ok {
-		if v {
-			return "unknown"
-		}
-		return "never"
-	}
-	s, ok := dictOf(x)
-	if !ok || len(s) == 0 {
-		return "unknown"
-	}
-	if name, ok := refName(s); ok {
-		if ts, ok := w.names[name]; ok {
-			return ts
-		}
-		return "unknown"
-	}
-	if alts, ok := listOf(s["anyOf"]); ok {
-		rest, nullable := nonNull(alts)
-		var types []string
-		for _, a := range rest {
-			types = appendUnique(types, w.typ(a))
-		}
-		if nullable {
-			types = appendUnique(types, "null")
-		}
-		return strings.Join(types, " | ")
-	}
-	var types []string
-	for _, t := range schemaTypes(s) {
-		types = appendUnique(types, w.kind(t, s))
-	}
-	if len(types) == 0 {
-		return "unknown"
-	}
-	return strings.Join(types, " | ")
+func (w *tsWriter) typ(x any) string { return schemaType(w, x) }
+
+func (w *tsWriter) anyType() string   { return "unknown" }
+func (w *tsWriter) neverType() string { return "never" }
+func (w *tsWriter) nullType() string  { return "null" }
+
+func (w *tsWriter) refType(c string) (string, bool) {
+	name, ok := w.names[c]
+	return name, ok
 }
 
-// kind is the TypeScript type of schema s of JSON type t.
-func (w *tsWriter) kind(t string, s map[string]any) string {
+// kindType is the TypeScript type of schema s of JSON type t.
+func (w *tsWriter) kindType(t string, s map[string]any) string {
 	switch t {
 	case "null":
 		return "null"
@@ -225,67 +198,11 @@ func (w *tsWriter) kind(t string, s map[string]any) string {
 	return "unknown"
 }
 
-func appendUnique(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
-
-// intTypeWord finds Go integer type names in a readable type.
-var intTypeWord = regexp.MustCompile(`\bu?int(8|16|32|64)\b`)
-
 // typeDoc is the doc comment of a value of schema x where its TypeScript
 // type does not say everything: its Go type, and the range of each
 // integer type in it. "" when the TypeScript type says it all.
 func (w *tsWriter) typeDoc(x any) string {
 	return goDoc(w.d.goType(x), true)
-}
-
-// informativeType finds what a readable Go type says that the
-// TypeScript and Python types do not: integer types, float32, times and
-// fixed-size arrays.
-var (
-	timeWord        = regexp.MustCompile(`\btime\b`)
-	informativeType = regexp.MustCompile(`\bu?int(8|16|32|64)\b|\binteger\b|\bfloat32\b|\btime\b|\[[0-9]+\]`)
-)
-
-// goDoc describes a readable Go type for a doc comment: "Go type
-// map[string][]int8; int8: an integer in [-128, 127]"; "" when the
-// type says nothing that the generated type does not. jsNumbers adds
-// the note on integers that a JavaScript number cannot hold.
-func goDoc(goType string, jsNumbers bool) string {
-	if !informativeType.MatchString(goType) {
-		return ""
-	}
-	doc := "Go type " + goType + ";"
-	switch bare := strings.TrimPrefix(goType, "*"); {
-	case bare == "time":
-		return "an RFC 3339 date-time"
-	case intTypeWord.FindString(bare) == bare:
-		doc = "" // "int8: an integer in ..." says it
-	}
-	seen := map[string]bool{}
-	for _, m := range intTypeWord.FindAllString(goType, -1) {
-		if seen[m] {
-			continue
-		}
-		seen[m] = true
-		for _, t := range integerTypes {
-			if t.name == m {
-				doc += fmt.Sprintf(" %s: an integer in [%s, %s];", m, t.lo, t.hi)
-			}
-		}
-	}
-	if timeWord.MatchString(goType) {
-		doc += " time: an RFC 3339 date-time;"
-	}
-	if jsNumbers {
-		doc += precisionNote(goType)
-	}
-	return strings.TrimSpace(strings.TrimSuffix(doc, ";"))
 }
 
 // client writes class Client.
