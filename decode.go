@@ -5,6 +5,7 @@ package wampfn
 // (a bound func's results come back through them too).
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/base64"
 	"encoding/json"
@@ -562,9 +563,9 @@ func bytesDecoder(t reflect.Type, elem, self *decoder) decodeFunc {
 		var b []byte
 		switch x := src.(type) {
 		case []byte:
-			b = append([]byte(nil), x...)
+			b = bytes.Clone(x) // empty stays empty, as "\x00" on JSON: nil only for nil
 		case serialize.BinaryData:
-			b = append([]byte(nil), x...)
+			b = bytes.Clone(x)
 		case string:
 			enc := x
 			if isJSONBytes(x) {
