@@ -19,13 +19,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// cliBinary builds cmd/wampfn into t's temporary directory.
-func cliBinary(t *testing.T) string {
+// cliBinary builds cmd/wampfn into tb's temporary directory.
+func cliBinary(tb testing.TB) string {
+	return goBinary(tb, "github.com/wampfn/wampfn/cmd/wampfn", "wampfn")
+}
+
+// goBinary builds the Go package pkg into tb's temporary directory, as name.
+func goBinary(tb testing.TB, pkg, name string) string {
+	tb.Helper()
 	goTool, err := exec.LookPath("go")
-	require.NoError(t, err, "the go tool is not on PATH")
-	bin := filepath.Join(t.TempDir(), "wampfn")
-	out, err := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, "github.com/wampfn/wampfn/cmd/wampfn").CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/wampfn: %s", out)
+	require.NoError(tb, err, "the go tool is not on PATH")
+	bin := filepath.Join(tb.TempDir(), name)
+	out, err := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, pkg).CombinedOutput()
+	require.NoError(tb, err, "go build %s: %s", pkg, out)
 	return bin
 }
 

@@ -3,8 +3,10 @@
 #   - Autobahn|Python from Debian (python3-autobahn, python3-twisted, python3-msgpack,
 #     python3-cbor2), run with /usr/bin/python3, and python3-jsonschema, with which the
 #     discovery test (discovery_test.go) checks the OpenRPC document's schemas;
-#   - Autobahn|JS, when.js and wampy.js from npm, and the discovery test's ajv, ajv-formats,
-#     @open-rpc/schema-utils-js and @open-rpc/meta-schema, pinned in
+#   - Autobahn|JS, when.js and wampy.js from npm, the discovery test's ajv, ajv-formats,
+#     @open-rpc/schema-utils-js and @open-rpc/meta-schema, and the generated-client test's
+#     (gen_test.go) typescript, @types/autobahn and pyright (which checks the Python clients
+#     against Debian's /usr/bin/python3: no Debian package of its own), pinned in
 #     interop/package-lock.json and installed into interop/node_modules (ignored by git).
 #
 # Idempotent: apt-get runs only when a package is missing (one `apt-get update` first), and
@@ -50,7 +52,8 @@ stamp="$here/node_modules/.wampfn-interop-lock.sha256"
 want="$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)"
 have=""
 if [ -f "$stamp" ]; then have="$(cat "$stamp")"; fi
-npm_dirs=(autobahn wampy when ajv ajv-formats @open-rpc/schema-utils-js @open-rpc/meta-schema)
+npm_dirs=(autobahn wampy when ajv ajv-formats @open-rpc/schema-utils-js @open-rpc/meta-schema
+  typescript @types/autobahn pyright)
 fresh=1
 if [ "$have" != "$want" ]; then fresh=0; fi
 for d in "${npm_dirs[@]}"; do

@@ -231,6 +231,14 @@ func TestMain(m *testing.M) {
 				}
 			}
 		}
+		for lang, err := range map[string]error{"ts": genTSErr(), "py": genPyErr()} {
+			if err != nil {
+				skipped = append(skipped, "TestGenClients/"+lang)
+				if !slices.Contains(why, err.Error()) {
+					why = append(why, err.Error())
+				}
+			}
+		}
 		if len(skipped) > 0 {
 			line := fmt.Sprintf("interop: skipping %s (%s); run them with: %s\n",
 				strings.Join(skipped, ", "), strings.Join(why, "; "), runHint)

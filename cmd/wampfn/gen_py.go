@@ -53,6 +53,7 @@ type pyWriter struct {
 	// hides; builtins is set once one was written as builtins.NAME.
 	shadowed map[string]bool
 	builtins bool
+	trim     bool     // a method uses _trim
 	anon     []pyAnon // TypedDicts for objects that are not components
 	anonN    *namer
 }
@@ -92,6 +93,9 @@ func writePy(out io.Writer, d *genDoc) error {
 	b.WriteString(anons.String())
 	b.WriteString(body.String())
 	b.WriteString(pyRuntime)
+	if w.trim {
+		b.WriteString(pyTrim)
+	}
 	b.WriteString(client.String())
 	_, err := io.WriteString(out, b.String())
 	return err
@@ -116,7 +120,10 @@ string.
 		b.WriteString("import builtins\n")
 	}
 	b.WriteString("import typing\n\n")
-	b.WriteString("from autobahn.wamp.types import CallOptions  # type: ignore  # Autobahn|Python has no type information\n")
+	// Autobahn|Python has no type information: to a type checker CallOptions
+	// is Any, which a strict check allows where it is declared so.
+	b.WriteString("if typing.TYPE_CHECKING:\n    CallOptions: typing.Any  # Autobahn|Python has no type information\n" +
+		"else:\n    from autobahn.wamp.types import CallOptions\n")
 }
 
 // pyDocText is s made safe inside a docstring.
@@ -248,6 +255,17 @@ func (w *pyWriter) kindType(t string, s map[string]any) string {
 	return w.builtin("object")
 }
 
+// pyTrim is the helper of methods with optional parameters.
+const pyTrim = `
+
+def _trim(*args: typing.Any) -> list[typing.Any]:
+    """The arguments without the optional ones at the end that were not given."""
+    n = len(args)
+    while n > 0 and args[n - 1] is None:
+        n -= 1
+    return list(args[:n])
+`
+
 // pyRuntime is the module's helpers, before Client.
 const pyRuntime = `
 
@@ -258,9 +276,9 @@ class Session(typing.Protocol):
 
 
 def _options(timeout: float | None, on_progress: typing.Callable[[typing.Any], None] | None) -> typing.Any:
-    """The CallOptions of a call: timeout in seconds, sent in milliseconds."""
+    """The CallOptions of a call: timeout in seconds (None or 0 for none), sent in milliseconds."""
     kwargs: dict[str, typing.Any] = {}
-    if timeout is not None:
+    if timeout:  # None and 0: no timeout
         kwargs["timeout"] = max(1, round(timeout * 1000))
     if on_progress is not None:
         progress = on_progress
@@ -270,14 +288,6 @@ def _options(timeout: float | None, on_progress: typing.Callable[[typing.Any], N
 
         kwargs["on_progress"] = handler
     return CallOptions(**kwargs)
-
-
-def _trim(*args: typing.Any) -> list[typing.Any]:
-    """The arguments without the optional ones at the end that were not given."""
-    n = len(args)
-    while n > 0 and args[n - 1] is None:
-        n -= 1
-    return list(args[:n])
 `
 
 // client writes class Client.
@@ -374,7 +384,7 @@ func (w *pyWriter) method(b *strings.Builder, m *genMethod) {
 		}
 		doc = append(doc, "    on_progress: called with each progressive result"+pd)
 	}
-	doc = append(doc, "    timeout: seconds; the CALL's timeout, in milliseconds")
+	doc = append(doc, "    timeout: seconds (None or 0: none); sent as the CALL's timeout, in milliseconds")
 	if m.resultDescription != "" {
 		doc = append(doc, "", "Returns:", "    "+m.resultDescription)
 	}
@@ -407,6 +417,7 @@ func (w *pyWriter) method(b *strings.Builder, m *genMethod) {
 				opt = append(opt, names[i])
 			}
 		}
+		w.trim = true
 		fixed = []string{"*_trim(" + strings.Join(opt, ", ") + ")"}
 		if last := m.params[len(m.params)-1]; last.variadic {
 			fixed = append(fixed, "*"+names[len(names)-1])

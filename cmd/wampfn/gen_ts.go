@@ -255,7 +255,7 @@ func (w *tsWriter) method(b *strings.Builder, m *genMethod) {
 		}
 		doc = append(doc, "@param "+names[i]+text)
 	}
-	optsDoc := "timeout: milliseconds, sent as the CALL's timeout"
+	optsDoc := "timeout: milliseconds, sent as the CALL's timeout (0: none)"
 	if m.hasProgress() {
 		pd := goDoc(w.d.goType(m.progress), true)
 		if pd != "" {
@@ -470,7 +470,7 @@ function _call(session: autobahn.Session, procedure: string, args: unknown[], ti
   const options: autobahn.ICallOptions = {};
   if (timeout !== undefined) options.timeout = timeout;
   if (onProgress !== undefined) options.receive_progress = true;
-  const p = session.call<any>(procedure, args, {}, options);
+  const p = session.call<any>(procedure, args, undefined, options); // no kwargs: Autobahn|JS sends {} if given
   return Promise.resolve(onProgress === undefined ? p : p.then((r: any) => r, undefined, onProgress));
 }
 `,

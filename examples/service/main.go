@@ -8,6 +8,14 @@
 // from a second session, prints what each call returned, shuts the
 // Service down gracefully and exits. With -v each call is logged to
 // stderr (wampfn.Logging, log/slog's text format).
+//
+// With -router URL it makes no calls: it serves the Library, and its
+// document, on the router at URL (nexusd, Crossbar.io, or a test's) until
+// SIGINT or SIGTERM, reconnecting when the router goes away, and then
+// shuts down gracefully. It prints a line once the procedures are
+// registered, on each connection. Callers in other languages can then use
+// the typed client that `wampfn gen ts` or `wampfn gen py` writes from
+// the document.
 package main
 
 import (
@@ -19,7 +27,9 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
@@ -28,8 +38,8 @@ import (
 )
 
 const (
-	realm  = "realm1"
-	prefix = "com.example.library."
+	defaultRealm = "realm1"
+	prefix       = "com.example.library."
 )
 
 func main() {
@@ -42,9 +52,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("service", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // a bad flag is reported below, in one line
 	verbose := fs.Bool("v", false, "log each call to stderr")
+	routerURL := fs.String("router", "", "serve the Library on the router at this `URL` (ws://, wss://, tcp://, unix://) until interrupted, instead of the demonstration")
+	realm := fs.String("realm", defaultRealm, "the WAMP realm")
+	serializer := fs.String("serializer", "json", "serializer for -router: json, msgpack or cbor")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: service [-v]")
+			fmt.Fprintln(stdout, "usage: service [-v] [-router URL [-realm REALM] [-serializer json|msgpack|cbor]]")
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 			return 0
@@ -59,25 +72,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return fail(2, "unexpected argument %q", fs.Arg(0))
 	}
-
-	quiet := log.New(io.Discard, "", 0)
-	r, err := router.NewRouter(&router.Config{
-		RealmConfigs: []*router.RealmConfig{{URI: realm, AnonymousAuth: true}},
-	}, quiet)
-	if err != nil {
-		return fail(1, "cannot start the embedded router: %v", err)
+	if _, err := wampfn.ParseSerializer(*serializer); err != nil {
+		return fail(2, "-serializer must be json, msgpack or cbor, got %q", *serializer)
 	}
-	defer r.Close()
-	cfg := client.Config{Realm: realm, Logger: quiet}
 
-	// The callee. The Service dials (here, a local session; in production
-	// wampfn.Dial, with authentication), registers the procedures, reconnects when the
+	// The callee's options. The Service dials (here, a local session; with
+	// -router, wampfn.Dial), registers the procedures, reconnects when the
 	// router goes away, and shuts down gracefully when its ctx ends.
 	ready := make(chan struct{})
 	markReady := sync.OnceFunc(func() { close(ready) })
 	opts := []wampfn.ServiceOption{
-		// Called once every procedure is registered, on each connection.
-		wampfn.WithOnConnect(func(context.Context, *client.Client) { markReady() }),
 		wampfn.WithErrorHandler(func(err error) { fmt.Fprintf(stderr, "service: %v\n", err) }),
 		// The OpenRPC document of the procedures, with JSON Schemas of
 		// their arguments and results, for callers in any language.
@@ -88,6 +92,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger := slog.New(slog.NewTextHandler(stderr, nil))
 		opts = append(opts, wampfn.WithProcedureOptions(wampfn.WithInterceptors(wampfn.Logging(logger))))
 	}
+	quiet := log.New(io.Discard, "", 0)
+
+	if *routerURL != "" {
+		// Called once every procedure is registered, on each connection.
+		opts = append(opts, wampfn.WithOnConnect(func(context.Context, *client.Client) {
+			fmt.Fprintf(stdout, "serving %s* on %s realm %s\n", prefix, *routerURL, *realm)
+		}))
+		dial := wampfn.Dial(*routerURL, wampfn.DialConfig{Realm: *realm, Serializer: *serializer, Logger: quiet})
+		return serve(ctx, wampfn.NewService(dial, opts...), stdout, fail)
+	}
+
+	r, err := router.NewRouter(&router.Config{
+		RealmConfigs: []*router.RealmConfig{{URI: wamp.URI(*realm), AnonymousAuth: true}},
+	}, quiet)
+	if err != nil {
+		return fail(1, "cannot start the embedded router: %v", err)
+	}
+	defer r.Close()
+	cfg := client.Config{Realm: *realm, Logger: quiet}
+	// Called once every procedure is registered, on each connection.
+	opts = append(opts, wampfn.WithOnConnect(func(context.Context, *client.Client) { markReady() }))
 	svc := wampfn.NewService(func(context.Context) (*client.Client, error) {
 		return client.ConnectLocal(r, cfg)
 	}, opts...)
@@ -114,6 +139,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(1, "%v", runErr)
 	}
 	if err != nil {
+		return fail(1, "%v", err)
+	}
+	fmt.Fprintln(stdout, "service stopped")
+	return 0
+}
+
+// serve serves the Library on svc until SIGINT or SIGTERM (or until ctx is
+// done), then shuts it down gracefully.
+func serve(ctx context.Context, svc *wampfn.Service, stdout io.Writer, fail func(int, string, ...any) int) int {
+	if err := svc.RegisterMethods(prefix, &Library{}); err != nil {
+		return fail(1, "%v", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Run returns once ctx is done and the Service has shut down; while
+	// the router is unreachable it reports each failure (the error
+	// handler) and tries again.
+	if err := svc.Run(ctx); err != nil {
 		return fail(1, "%v", err)
 	}
 	fmt.Fprintln(stdout, "service stopped")

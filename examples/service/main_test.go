@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -82,6 +84,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-nope"}, "service: flag provided but not defined: -nope\n"},
 		{[]string{"-v=maybe"}, "service: invalid boolean value \"maybe\" for -v: parse error\n"},
 		{[]string{"extra"}, "service: unexpected argument \"extra\"\n"},
+		{[]string{"-serializer", "xml"}, "service: -serializer must be json, msgpack or cbor, got \"xml\"\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -96,7 +99,15 @@ func TestBadFlags(t *testing.T) {
 func TestHelp(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run(t.Context(), []string{"-h"}, &out, &errOut))
-	require.Equal(t, "usage: service [-v]\n  -v\tlog each call to stderr\n", out.String())
+	require.Equal(t, `usage: service [-v] [-router URL [-realm REALM] [-serializer json|msgpack|cbor]]
+  -realm string
+    	the WAMP realm (default "realm1")
+  -router URL
+    	serve the Library on the router at this URL (ws://, wss://, tcp://, unix://) until interrupted, instead of the demonstration
+  -serializer string
+    	serializer for -router: json, msgpack or cbor (default "json")
+  -v	log each call to stderr
+`, out.String())
 	require.Empty(t, errOut.String())
 }
 
@@ -257,4 +268,100 @@ func compile(t *testing.T, schema, components any) *jsonschema.Schema {
 	sch, err := c.Compile("mem:///s.json")
 	require.NoError(t, err)
 	return sch
+}
+
+// TestRouter serves the Library with -router on a wampfntest router, over
+// WebSocket with each serializer and in another realm, calls it from there
+// through BindAll and its discovery procedure, and stops it as SIGINT
+// would (its ctx): it shuts down gracefully and exits 0.
+func TestRouter(t *testing.T) {
+	noLeaks(t)
+	for _, ser := range []string{"json", "msgpack", "cbor"} {
+		t.Run(ser, func(t *testing.T) {
+			r := wampfntest.NewRouter(t, wampfntest.WithRealm("library"))
+			ctx, cancel := context.WithCancel(t.Context())
+			var out, errOut syncBuffer
+			done := make(chan int, 1)
+			go func() {
+				done <- run(ctx, []string{"-router", r.URL(), "-realm", "library", "-serializer", ser}, &out, &errOut)
+			}()
+			t.Cleanup(func() { // before the router's
+				cancel()
+				select {
+				case <-done:
+				case <-time.After(30 * time.Second):
+					t.Error("run did not return 30 s after its ctx was done")
+				}
+			})
+			serving := "serving com.example.library.* on " + r.URL() + " realm library\n"
+			require.Eventually(t, func() bool { return out.String() == serving }, 10*time.Second, 5*time.Millisecond,
+				"stdout: %q, stderr: %q", out.String(), errOut.String())
+
+			c := r.Connect(t, wampfntest.InProcess)
+			var lib libraryClient
+			require.NoError(t, wampfn.BindAll(c, prefix, &lib))
+			id, err := lib.Add(t.Context(), Book{Title: "Dune", Author: "Herbert", Year: 1965})
+			require.NoError(t, err)
+			require.Equal(t, ID(1), id, "a Library of its own, empty")
+			var listed []Book
+			n, err := lib.List(t.Context(), "", func(b Book) { listed = append(listed, b) })
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			require.Equal(t, []Book{{Title: "Dune", Author: "Herbert", Year: 1965}}, listed)
+			_, err = lib.Get(t.Context(), 2)
+			var werr *wampfn.Error
+			require.ErrorAs(t, err, &werr)
+			require.Equal(t, errNotFound, werr.URI)
+			res, err := c.Call(t.Context(), prefix+"describe", nil, nil, nil, nil)
+			require.NoError(t, err)
+			doc, _ := wamp.AsDict(res.Arguments[0])
+			require.Equal(t, map[string]any{"title": "library", "version": "1.0.0"}, jsonOf(t, doc["info"]))
+
+			cancel()
+			select {
+			case code := <-done:
+				require.Equal(t, 0, code, "stderr: %q", errOut.String())
+			case <-time.After(30 * time.Second):
+				t.Fatal("run did not return 30 s after its ctx was done")
+			}
+			done <- 0 // for the cleanup
+			require.Equal(t, serving+"service stopped\n", out.String())
+			require.Empty(t, errOut.String())
+			_, err = lib.Stats(t.Context())
+			require.ErrorAs(t, err, &werr, "unregistered at shutdown")
+			require.Equal(t, wamp.ErrNoSuchProcedure, werr.URI)
+		})
+	}
+}
+
+// TestRouterUnreachable: with -router, a router that cannot be reached is
+// reported on stderr, and tried again, until the ctx is done; then run
+// exits 0, having served nothing.
+func TestRouterUnreachable(t *testing.T) {
+	noLeaks(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	var out, errOut syncBuffer
+	require.Equal(t, 0, run(ctx, []string{"-router", "ws://127.0.0.1:1/ws"}, &out, &errOut))
+	require.Equal(t, "service stopped\n", out.String())
+	require.Regexp(t, `^(service: wampfn: connect.* ws://127\.0\.0\.1:1/ws: .*connection refused\n)+$`, errOut.String())
+}
+
+// syncBuffer is a bytes.Buffer that the Service's goroutines and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
