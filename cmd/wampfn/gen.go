@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,9 +110,8 @@ func runGen(ctx context.Context, args []string, env func(string) string, stdout,
 			fmt.Fprintf(stderr, "wampfn: gen: %v\n", err)
 			return exitFailed
 		}
-		var ok bool
-		if doc, methods, ok = parseDocument(b); !ok {
-			fmt.Fprintf(stderr, "wampfn: gen: %s is not an OpenRPC document (JSON, with openrpc and methods)\n", *from)
+		if doc, methods, err = parseDocument(b); err != nil {
+			fmt.Fprintf(stderr, "wampfn: gen: %s: %v\n", *from, err)
 			return exitFailed
 		}
 		source = *from
@@ -149,14 +149,22 @@ func runGen(ctx context.Context, args []string, env func(string) string, stdout,
 }
 
 // parseDocument reads an OpenRPC document from JSON, numbers kept exact.
-func parseDocument(b []byte) (map[string]any, []map[string]any, bool) {
+func parseDocument(b []byte) (map[string]any, []map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, nil, false
+		return nil, nil, err
 	}
-	return openRPCDocument(&wamp.Result{Arguments: wamp.List{v}})
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, fmt.Errorf("more after the document, which ends at byte %d", end)
+	}
+	doc, methods, ok := openRPCDocument(&wamp.Result{Arguments: wamp.List{v}})
+	if !ok {
+		return nil, nil, errors.New("not an OpenRPC document (an object with openrpc and methods)")
+	}
+	return doc, methods, nil
 }
 
 // A genDoc is what a generator writes: the document's procedures as
@@ -411,6 +419,16 @@ func newNamer(reserved ...[]string) *namer {
 	return n
 }
 
+// param is the name of a parameter: its identifier, with "arg" in
+// front of a leading "_", which the module's own helpers take.
+func (n *namer) param(s string) string {
+	id := identifier(s)
+	if strings.HasPrefix(id, "_") {
+		id = "arg" + id
+	}
+	return n.name(id)
+}
+
 func (n *namer) name(s string) string {
 	for n.taken[s] {
 		s += "_"
@@ -650,6 +668,29 @@ func precisionNote(goType string) string {
 		}
 	}
 	return ""
+}
+
+// resultDoc is the doc of m's result type (goDoc of each of several),
+// or "".
+func (d *genDoc) resultDoc(m *genMethod, jsNumbers bool) string {
+	if !m.resultsAreArgs {
+		if m.result == nil {
+			return ""
+		}
+		return goDoc(d.goType(m.result), jsNumbers)
+	}
+	var parts []string
+	for i, r := range m.results {
+		if doc := goDoc(d.goType(r), jsNumbers); doc != "" {
+			parts = append(parts, fmt.Sprintf("[%d] %s", i, doc))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// nonEmpty returns the texts that are not "".
+func nonEmpty(texts ...string) []string {
+	return slices.DeleteFunc(texts, func(s string) bool { return s == "" })
 }
 
 // docLines returns the non-empty texts, each split into lines.

@@ -115,6 +115,10 @@ func TestGenErrors(t *testing.T) {
 
 	notDoc := filepath.Join(t.TempDir(), "not.json")
 	require.NoError(t, os.WriteFile(notDoc, []byte(`{"methods": []}`), 0o600))
+	badJSON := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(badJSON, []byte(`{bad`), 0o600))
+	trailing := filepath.Join(t.TempDir(), "trailing.json")
+	require.NoError(t, os.WriteFile(trailing, []byte(`{"openrpc": "1.3.2", "methods": []} {}`), 0o600))
 	for _, c := range []struct {
 		args []string
 		want string
@@ -128,7 +132,11 @@ func TestGenErrors(t *testing.T) {
 		{[]string{"gen", "ts", "--from", clash, "--prefix", "com.test.shop.list"},
 			"wampfn: gen ts: procedure com.test.shop.getItem does not start with --prefix \"com.test.shop.list\"\n"},
 		{[]string{"gen", "ts", "--from", notDoc},
-			"wampfn: gen: " + notDoc + " is not an OpenRPC document (JSON, with openrpc and methods)\n"},
+			"wampfn: gen: " + notDoc + ": not an OpenRPC document (an object with openrpc and methods)\n"},
+		{[]string{"gen", "ts", "--from", badJSON},
+			"wampfn: gen: " + badJSON + ": invalid character 'b' looking for beginning of object key string\n"},
+		{[]string{"gen", "py", "--from", trailing},
+			"wampfn: gen: " + trailing + ": more after the document, which ends at byte 35\n"},
 		{[]string{"gen", "ts", "--from", notDoc + ".missing"},
 			"wampfn: gen: open " + notDoc + ".missing: no such file or directory\n"},
 	} {
@@ -213,6 +221,21 @@ type Client struct {
 	Name string `json:"name"`
 }
 
+// _options, _trim and keyof are named as the Python module's helpers
+// (and private to Python) and a TypeScript type operator.
+type (
+	_options struct {
+		Typename string            `json:"__typename"` // mangled in a Python class
+		Proto    map[string][]byte `json:"__proto__"`  // the prototype, in a JavaScript object literal
+	}
+	_trim struct {
+		N int `json:"n"`
+	}
+	keyof struct {
+		B []byte `json:"b"`
+	}
+)
+
 // TestGenNamesCompile: procedures and types whose names clash with the
 // languages' keywords, builtins and the module's own names make modules
 // that type-check strictly, and a program that calls each method by the
@@ -238,6 +261,10 @@ func TestGenNamesCompile(t *testing.T) {
 			return nil
 		}, nil},
 		{"com.edge.constructor", func(self string, on_progress ...float32) {}, []wampfn.Option{wampfn.WithParamNames("self", "on_progress")}},
+		{"com.edge.helpers", func(a, b, c, d int, e []byte, f, g, h, i int) (int, string) { return 0, "" },
+			[]wampfn.Option{wampfn.WithParamNames("_call", "r", "undefined", "typing", "_toBytes", "tuple", "_options", "_trim", "builtins"),
+				wampfn.WithSummary("Ends */ a comment, \"\"\" a docstring, \\ escapes, and \x00 stops Python.")}},
+		{"com.edge.then", func(o _options, t *_trim, k ...keyof) keyof { return keyof{} }, nil},
 	} {
 		require.NoError(t, d.Register(p.uri, p.fn, p.opts...), p.uri)
 	}
@@ -252,7 +279,7 @@ func TestGenNamesCompile(t *testing.T) {
 		"tsconfig.json": `{"compilerOptions": {"strict": true, "noEmit": true, "module": "commonjs", "target": "es2022",
 			"noUnusedLocals": true, "noUnusedParameters": true, "noUncheckedIndexedAccess": true}, "files": ["use.ts"]}`,
 		"use.ts": `import type * as autobahn from "autobahn";
-import { Client, Client_, Edge } from "./edges";
+import { Client, Client_, Edge, _options, _trim, keyof_ } from "./edges";
 
 export async function use(s: autobahn.Session): Promise<void> {
   const c = new Client(s);
@@ -264,11 +291,16 @@ export async function use(s: autobahn.Session): Promise<void> {
   const cl: Client_ = await c.getItem("o", 2, { timeout: 100 });
   const cls2: Client_[] | null = await c.shopGetItem({ name: "n" }, { in: "i", out: new Uint8Array([1]) });
   const v: void = await c.constructor_("me", [1.5, 2]);
-  console.log(xs, n, e2, cls, cl, cls2, v);
+  const [h1, h2]: [number, string] = await c.helpers(1, 2, 3, 4, new Uint8Array(), 5, 6, 7, 8);
+  const o: _options = { __typename: "t", __proto__: { k: new Uint8Array([1]) } };
+  const t: _trim = { n: 1 };
+  const k: keyof_ = await c.then_(o, t, [{ b: new Uint8Array() }]);
+  await c.then_(o, undefined, [{ b: null }]);
+  console.log(xs, n, e2, cls, cl, cls2, v, h1, h2, k);
 }
 `,
 		"pyrightconfig.json": `{"typeCheckingMode": "strict", "pythonVersion": "3.11", "include": ["edges.py", "use.py"]}`,
-		"use.py": `from edges import Client, Client_, Edge, Session
+		"use.py": `from edges import Client, Client_, Edge, Session, T_options, T_trim, keyof
 
 
 async def use(s: Session) -> None:
@@ -281,7 +313,12 @@ async def use(s: Session) -> None:
     cl: Client_ = await c.get_item("o", 2, timeout=1)
     cls2: list[Client_] | None = await c.shop_get_item({"name": "n"}, {"in": "i", "out": b"\x01"})
     await c.constructor("me", 1.5, 2)
-    print(xs, n + 1, e2, cls, cl, cls2)
+    h1, h2 = await c.helpers(1, 2, 3, 4, b"", 5, 6, 7, 8)
+    o: T_options = {"__typename": "t", "__proto__": {"k": b"\\x01"}}
+    t: T_trim = {"n": 1}
+    k: keyof = await c.then(o, t, {"b": b""})
+    await c.then(o, None)
+    print(xs, n + 1, e2, cls, cl, cls2, h1 + 1, h2, k)
 `,
 	}
 	for name, text := range files {
@@ -296,6 +333,8 @@ async def use(s: Session) -> None:
 	}
 	check("tsc", exec.CommandContext(ctx, tsc, "-p", "tsconfig.json"))
 	check("pyright", exec.CommandContext(ctx, pyright, "--pythonpath", debianPython))
-	// The module runs: its aliases and TypedDicts are valid at run time.
-	check("python3", exec.CommandContext(ctx, debianPython, "-c", "import edges"))
+	// The module runs: its aliases and TypedDicts are valid at run time,
+	// and a key that starts with "__" is not mangled.
+	check("python3", exec.CommandContext(ctx, debianPython, "-c",
+		"import edges; assert edges.T_options.__optional_keys__ == {'__typename', '__proto__'}, edges.T_options.__optional_keys__"))
 }
