@@ -19,7 +19,8 @@ package interop_test
 //
 // The corpus covers the signature rules of the document: progress, a struct with every
 // json tag rule, recursive types, an optional trailing pointer, a variadic parameter,
-// several results, none, a wampfn.Result, an iterator, integer and float edges, and an
+// several results, none, a wampfn.Result, an iterator, integer and float edges, optional
+// pointers before others and before a variadic parameter, progress of wampfn.Results, and an
 // InputStream (in the document only: neither peer streams its input).
 
 import (
@@ -236,6 +237,19 @@ var discoveryCorpus = []discoveryProc{
 		return u8, i16, f32, u64, nil
 	}, []wampfn.Option{wampfn.WithParamNames("u8", "i16", "f32", "u64")}},
 	{"blob", func(b []byte) ([]byte, error) { return b, nil }, []wampfn.Option{wampfn.WithParamNames("b")}},
+	// An optional pointer before another, and before a variadic parameter: a caller that
+	// leaves out the first and gives the second sends null for the first.
+	{"optmid", func(a int, b, c *int) string { return fmt.Sprintf("a=%d b=%s c=%s", a, orNil(b), orNil(c)) }, nil},
+	{"optvar", func(a int, b *int, c ...int) string { return fmt.Sprintf("a=%d b=%s c=%v", a, orNil(b), c) }, nil},
+	// Progress of several values and of keyword values, as wampfn.Results.
+	{"multi", func(ctx context.Context, sink wampfn.ProgressSink[wampfn.Result]) (int, error) {
+		for _, r := range []wampfn.Result{{Args: wamp.List{1, 2}, Kwargs: wamp.Dict{"k": 3}}, {Args: wamp.List{4}}, {}} {
+			if err := sink.Send(r); err != nil {
+				return 0, err
+			}
+		}
+		return 3, nil
+	}, nil},
 	{"streamsum", func(ctx context.Context, in wampfn.InputStream[int]) (int, error) {
 		sum := 0
 		for v, err := range in.All() {
@@ -246,6 +260,14 @@ var discoveryCorpus = []discoveryProc{
 		}
 		return sum, nil
 	}, nil},
+}
+
+// orNil is *p, or "nil".
+func orNil(p *int) string {
+	if p == nil {
+		return "nil"
+	}
+	return strconv.Itoa(*p)
 }
 
 // discoveryPlan is what the test gives a script, as a JSON file.

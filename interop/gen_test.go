@@ -434,6 +434,16 @@ func corpusWant(lang genLang, ser string) []genWant {
 		// "\x00" (the TypeScript client's, and Autobahn|Python's on JSON) and an empty
 		// msgpack bin (Autobahn|Python's on msgpack) alike.
 		resultLine("blob(empty)", `{"$bytes": ""}`),
+		resultLine("optmid(1, -, 3)", `"a=1 b=nil c=3"`),
+		resultLine("optmid(1)", `"a=1 b=nil c=nil"`),
+		resultLine("optvar(1, -, 5, 6)", `"a=1 b=nil c=[5 6]"`),
+		resultLine("optvar(1, 2)", `"a=1 b=2 c=[]"`),
+		// Each progressive wampfn.Result as the library gives a call's result: several
+		// values or keywords as its Result object, one value as itself, none as null.
+		progressLine("multi with progress", `{"$result": {"args": [1, 2], "kwargs": {"k": 3}}}`),
+		progressLine("multi with progress", "4"),
+		progressLine("multi with progress", "null"),
+		resultLine("multi with progress", "3"),
 	}
 }
 

@@ -109,6 +109,14 @@ async def calls(c: Client) -> None:
     await report("blob(bytes)", blob)
     await report("blob(empty)", lambda: c.blob(b""))
 
+    # Leaving out an optional argument before one that is given.
+    await report("optmid(1, -, 3)", lambda: c.optmid(1, None, 3))
+    await report("optmid(1)", lambda: c.optmid(1))
+    await report("optvar(1, -, 5, 6)", lambda: c.optvar(1, None, 5, 6))
+    await report("optvar(1, 2)", lambda: c.optvar(1, 2))
+
+    await report("multi with progress", lambda: c.multi(on_progress=progress("multi with progress")))
+
 
 class Caller(ApplicationSession):
     code = 1

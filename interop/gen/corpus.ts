@@ -91,4 +91,15 @@ main("corpus.js URL REALM SERIALIZER", async (session) => {
     return b;
   });
   await report("blob(empty)", () => c.blob(new Uint8Array(0)));
+
+  // Leaving out an optional argument before one that is given.
+  await report("optmid(1, -, 3)", () => c.optmid(1, undefined, 3));
+  await report("optmid(1)", () => c.optmid(1));
+  await report("optvar(1, -, 5, 6)", () => c.optvar(1, undefined, [5, 6]));
+  await report("optvar(1, 2)", () => c.optvar(1, 2));
+
+  await report("multi with progress", async () => {
+    const n: number = await c.multi({ onProgress: progress<unknown>("multi with progress") });
+    return n;
+  });
 });
