@@ -97,7 +97,7 @@ func Dial(url string, cfg DialConfig) func(ctx context.Context) (*client.Client,
 		var challenged atomic.Bool // the router answered HELLO with a CHALLENGE
 		ccfg, err := cfg.clientConfig(&challenged)
 		if err != nil {
-			return nil, fmt.Errorf("wampfn: connect %s: %w", url, err)
+			return nil, dialFailed{fmt.Errorf("wampfn: connect %s: %w", url, err)}
 		}
 		c, err := client.ConnectNet(ctx, url, ccfg)
 		if err != nil {
@@ -183,13 +183,19 @@ func dialError(url, realm string, err error, challenged bool) error {
 	msg := err.Error()
 	switch {
 	case msg == "receive channel closed":
-		return fmt.Errorf("wampfn: connect %s, realm %q: %w: %s", url, realm, ErrSessionRefused, closedWithoutReason)
+		return dialFailed{fmt.Errorf("wampfn: connect %s, realm %q: %w: %s", url, realm, ErrSessionRefused, closedWithoutReason)}
 	case strings.HasPrefix(msg, "received unexpected ABORT"),
 		challenged && msg != "timeout waiting for message" && !errors.Is(err, client.ErrRouterNoRoles):
-		return fmt.Errorf("wampfn: connect %s, realm %q: %w: %v", url, realm, ErrSessionRefused, err)
+		return dialFailed{fmt.Errorf("wampfn: connect %s, realm %q: %w: %v", url, realm, ErrSessionRefused, err)}
 	}
-	return fmt.Errorf("wampfn: connect %s: %w", url, err)
+	return dialFailed{fmt.Errorf("wampfn: connect %s: %w", url, err)}
 }
+
+// dialFailed is an error of Dial's: it already says what it connected
+// to, so a Service reports it as it is.
+type dialFailed struct{ error }
+
+func (e dialFailed) Unwrap() error { return e.error }
 
 // closedWithoutReason is the reason of a refusal whose ABORT was lost.
 const closedWithoutReason = "the router closed the connection during the join, without a reason"

@@ -1,6 +1,7 @@
 package wampfn
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/pbkdf2"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/router/auth"
 	"github.com/gammazero/nexus/v3/wamp"
@@ -253,7 +255,31 @@ func TestServiceDialAuthentication(t *testing.T) {
 	select {
 	case err := <-refused:
 		requireRefused(t, err, "invalid signature")
+		// Dial's error names the URL and the realm; the Service reports it as it is.
+		require.True(t, strings.HasPrefix(err.Error(), "wampfn: connect "+r.URL()+`, realm "`+r.Realm()+`": `), err.Error())
+		require.Equal(t, 1, strings.Count(err.Error(), "wampfn: connect"), err.Error())
 	case <-time.After(10 * time.Second):
 		t.Fatal("the Service did not report the refused session")
+	}
+}
+
+// TestServiceDialFails: the Service names its connection attempt in the
+// error of a dial function of the user's, which does not.
+func TestServiceDialFails(t *testing.T) {
+	noLeaks(t)
+	failed := make(chan error, 1)
+	s := NewService(func(context.Context) (*client.Client, error) { return nil, errors.New("no route to router") },
+		WithBackoff(time.Hour, time.Hour), WithErrorHandler(func(err error) {
+			select {
+			case failed <- err:
+			default:
+			}
+		}))
+	runService(t, s)
+	select {
+	case err := <-failed:
+		require.EqualError(t, err, "wampfn: connect: no route to router")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Service did not report the failed dial")
 	}
 }

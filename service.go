@@ -372,6 +372,9 @@ const nexusCallTimeout = 30 * time.Second
 func (s *Service) connect(ctx context.Context) (*conn, error) {
 	c, err := s.dial(ctx)
 	if err != nil {
+		if errors.As(err, new(dialFailed)) {
+			return nil, err // "wampfn: connect URL: ..." already
+		}
 		return nil, fmt.Errorf("wampfn: connect: %w", err)
 	}
 	if c == nil {

@@ -344,7 +344,7 @@ func TestRouterUnreachable(t *testing.T) {
 	var out, errOut syncBuffer
 	require.Equal(t, 0, run(ctx, []string{"-router", "ws://127.0.0.1:1/ws"}, &out, &errOut))
 	require.Equal(t, "service stopped\n", out.String())
-	require.Regexp(t, `^(service: wampfn: connect.* ws://127\.0\.0\.1:1/ws: .*connection refused\n)+$`, errOut.String())
+	require.Regexp(t, `^(service: wampfn: connect ws://127\.0\.0\.1:1/ws: .*connection refused\n)+$`, errOut.String())
 }
 
 // syncBuffer is a bytes.Buffer that the Service's goroutines and the test
