@@ -188,7 +188,6 @@ type genMethod struct {
 	resultsAreArgs       bool // several positional results, results[i] the schema of each
 	resultDescription    string
 	progress             any // the schema of a progressive result; nil: no progress
-	method               map[string]any
 }
 
 // A genParam is one parameter of a procedure.
@@ -267,7 +266,7 @@ func newGenDoc(doc map[string]any, methods []map[string]any, prefix string, meth
 
 // newGenMethod reads method object m.
 func newGenMethod(uri, name string, m map[string]any) (*genMethod, error) {
-	gm := &genMethod{uri: uri, name: name, method: m}
+	gm := &genMethod{uri: uri, name: name}
 	gm.summary, _ = wamp.AsString(m["summary"])
 	gm.description, _ = wamp.AsString(m["description"])
 	params, _ := listOf(m["params"])
