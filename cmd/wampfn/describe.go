@@ -302,21 +302,12 @@ func (w *sigWriter) typeOf(x any) string {
 	if !ok || len(s) == 0 {
 		return "any"
 	}
-	if ref, ok := wamp.AsString(s["$ref"]); ok {
-		name := ref[strings.LastIndexByte(ref, '/')+1:]
+	if name, ok := refName(s); ok {
 		w.used[name] = true
 		return name
 	}
 	if anyOf, ok := listOf(s["anyOf"]); ok {
-		var alts []any
-		nullable := false
-		for _, a := range anyOf {
-			if as, _ := dictOf(a); len(as) == 1 && as["type"] == "null" {
-				nullable = true
-			} else {
-				alts = append(alts, a)
-			}
-		}
+		alts, nullable := nonNull(anyOf)
 		switch {
 		case len(alts) == 1 && nullable:
 			return "*" + w.typeOf(alts[0])
@@ -326,16 +317,7 @@ func (w *sigWriter) typeOf(x any) string {
 		return w.alternatives(alts)
 	}
 
-	var types []string
-	if t, ok := s["type"].(string); ok {
-		types = []string{t}
-	} else if list, ok := listOf(s["type"]); ok {
-		for _, x := range list {
-			if name, ok := x.(string); ok {
-				types = append(types, name)
-			}
-		}
-	}
+	types := schemaTypes(s)
 	nullable := slices.Contains(types, "null") && len(types) > 1
 	types = slices.DeleteFunc(types, func(t string) bool { return t == "null" && nullable })
 	if len(types) != 1 {
@@ -390,17 +372,10 @@ func (w *sigWriter) kindOf(typ string, s map[string]any) string {
 		if add, ok := s["additionalProperties"]; ok && add != false {
 			return "map[string]" + w.typeOf(add)
 		}
-		props, ok := dictOf(s["properties"])
-		if !ok {
+		keys, props := properties(s) // without the keys the decoder refuses
+		if props == nil {
 			return "object"
 		}
-		keys := make([]string, 0, len(props))
-		for k, v := range props {
-			if v != false { // a key the decoder refuses
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
 		fields := make([]string, len(keys))
 		for i, k := range keys {
 			fields[i] = k + " " + w.typeOf(props[k])

@@ -445,7 +445,7 @@ func (d *genDoc) goType(s any) string {
 	return (&sigWriter{components: d.components, used: map[string]bool{}}).typeOf(s)
 }
 
-// schemaType returns the JSON types that s allows: type, a string or a
+// schemaTypes returns the JSON types that s allows: type, a string or a
 // list.
 func schemaTypes(s map[string]any) []string {
 	if t, ok := s["type"].(string); ok {
