@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from autobahn.wamp.exception import ApplicationError  # pyright: ignore[reportMissingTypeStubs]
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer  # pyright: ignore[reportMissingTypeStubs]
 from autobahn.wamp.types import CallResult  # pyright: ignore[reportMissingTypeStubs]
 
 OUT = "WAMPFN-INTEROP "
@@ -32,6 +33,9 @@ T = TypeVar("T")
 
 # The real standard output: Twisted's logging (txaio.start_logging) takes over sys.stdout.
 STDOUT = sys.__stdout__ if sys.__stdout__ is not None else sys.stdout
+
+
+SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
 
 
 def jsonable(v: object) -> object:
@@ -79,3 +83,15 @@ async def report(label: str, call: Callable[[], Awaitable[T]]) -> None:
               "class": type(e).__name__})
     else:
         emit({"call": label, "result": jsonable(v)})
+
+
+async def run_calls(calls: Awaitable[None]) -> int:
+    """Awaits a program's calls and reports how they ended: {"end": true}, or a fatal line
+    with whatever they raised. Returns the program's exit status."""
+    try:
+        await calls
+    except Exception as e:  # noqa: BLE001 - report anything to the Go side
+        emit({"fatal": "%s: %s" % (type(e).__name__, e)})
+        return 1
+    emit({"end": True})
+    return 0

@@ -15,15 +15,12 @@ import sys
 import txaio  # pyright: ignore[reportMissingTypeStubs]
 
 from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession  # pyright: ignore[reportMissingTypeStubs]
-from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer  # pyright: ignore[reportMissingTypeStubs]
 
-from common import TIMEOUT, emit, progress, report
+from common import SERIALIZERS, TIMEOUT, emit, progress, report, run_calls
 from corpus_client import Client, Gadget, Node, Tree
 
 # BLOB is blobBytes of interop/harness_test.go.
 BLOB = bytes([0x00, 0x01, 0x02, 0x7F, 0x80, 0xFE, 0xFF, 0x57])
-
-SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
 
 
 async def calls(c: Client) -> None:
@@ -122,13 +119,7 @@ class Caller(ApplicationSession):
     code = 1
 
     async def onJoin(self, details: object) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
-        try:
-            await calls(Client(self))
-        except Exception as e:  # noqa: BLE001 - report anything to the Go side
-            emit({"fatal": "%s: %s" % (type(e).__name__, e)})
-        else:
-            emit({"end": True})
-            Caller.code = 0
+        Caller.code = await run_calls(calls(Client(self)))
         self.leave()
 
     def onDisconnect(self) -> None:

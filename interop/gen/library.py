@@ -20,9 +20,8 @@ from twisted.internet import reactor as _reactor  # noqa: E402
 from twisted.internet.defer import Deferred, ensureDeferred  # noqa: E402
 
 from autobahn.twisted.wamp import ApplicationRunner, ApplicationSession  # noqa: E402  # pyright: ignore[reportMissingTypeStubs]
-from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer  # noqa: E402  # pyright: ignore[reportMissingTypeStubs]
 
-from common import TIMEOUT, emit, progress, report  # noqa: E402
+from common import SERIALIZERS, TIMEOUT, emit, progress, report, run_calls  # noqa: E402
 from library_client import Book, Client, Stats  # noqa: E402
 
 
@@ -38,8 +37,6 @@ class Reactor(Protocol):
 
 
 reactor = cast(Reactor, _reactor)
-
-SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}
 
 
 async def calls(c: Client) -> None:
@@ -88,13 +85,7 @@ class Caller(ApplicationSession):
         return ensureDeferred(self.run())
 
     async def run(self) -> None:
-        try:
-            await calls(Client(self))
-        except Exception as e:  # noqa: BLE001 - report anything to the Go side
-            emit({"fatal": "%s: %s" % (type(e).__name__, e)})
-        else:
-            emit({"end": True})
-            Caller.code = 0
+        Caller.code = await run_calls(calls(Client(self)))
         self.leave()
 
     def onDisconnect(self) -> None:
